@@ -1,0 +1,38 @@
+//! Lambda entry point of the start handler: wiring only, the logic is `a2i_review::start`.
+
+use a2i_review::config::StartConfig;
+use a2i_review::start::{StartError, StartHandler};
+use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
+use serde_json::Value;
+use tracing::Instrument;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    // Honours AWS_LAMBDA_LOG_FORMAT=JSON and AWS_LAMBDA_LOG_LEVEL; CloudWatch needs it.
+    lambda_runtime::tracing::init_default_subscriber();
+
+    let config = StartConfig::from_env().inspect_err(|e| tracing::error!(error = %e, "bad configuration"))?;
+    // SDK config is expensive, clients are cheap: both once, at cold start.
+    let sdk = a2i_review::aws::sdk_config().await;
+    let handler = StartHandler::new(
+        config,
+        aws_sdk_s3::Client::new(&sdk),
+        aws_sdk_sagemakera2iruntime::Client::new(&sdk),
+    )
+    .await
+    .inspect_err(|e| tracing::error!(error = %e, "cannot start"))?;
+    let handler = &handler;
+
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        let span = tracing::info_span!("invocation", request_id = %event.context.request_id);
+        handler
+            .handle(&event.payload)
+            .instrument(span)
+            .await
+            .map_err(|e: StartError| Diagnostic {
+                error_type: if e.is_retryable() { "Retryable" } else { "NonRetryable" }.into(),
+                error_message: e.to_string(),
+            })
+    }))
+    .await
+}

@@ -1,0 +1,529 @@
+//! Every setting of the two functions, read from the environment and validated once at cold start.
+//!
+//! A bad value stops the function with a [`ConfigError`] naming the variable, the value and the
+//! rule it breaks. Reading goes through a lookup function so tests never touch the process
+//! environment.
+
+use crate::conditions::{ActivationConditions, ConditionError};
+use crate::source::parse_s3_uri;
+
+/// A variable that is missing or holds a value that breaks a rule.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("configuration variable {variable}={value:?} is invalid: {rule}")]
+pub struct ConfigError {
+    /// The environment variable.
+    pub variable: &'static str,
+    /// What it held (empty when unset).
+    pub value: String,
+    /// The rule it broke.
+    pub rule: String,
+}
+
+/// Content classifiers accepted by `StartHumanLoop` (`DataAttributes.ContentClassifiers`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContentClassifier {
+    /// The content has no personally identifiable information (required for Mechanical Turk).
+    FreeOfPersonallyIdentifiableInformation,
+    /// The content has no adult content.
+    FreeOfAdultContent,
+}
+
+impl ContentClassifier {
+    /// The enum value on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::FreeOfPersonallyIdentifiableInformation => {
+                "FreeOfPersonallyIdentifiableInformation"
+            }
+            Self::FreeOfAdultContent => "FreeOfAdultContent",
+        }
+    }
+}
+
+/// How the start handler splits an object into items.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocumentFormat {
+    /// `.jsonl` / `.ndjson` keys are JSON Lines; anything else is sniffed from its first byte.
+    Auto,
+    /// One JSON document per object.
+    Json,
+    /// One JSON value per line.
+    JsonLines,
+}
+
+/// Where the condition document comes from.
+#[derive(Debug, Clone)]
+pub enum ConditionsSource {
+    /// Given inline in `ACTIVATION_CONDITIONS`, already validated.
+    Inline(ActivationConditions),
+    /// An `s3://bucket/key` URI, read (and validated) at cold start.
+    S3 {
+        /// Bucket of the document.
+        bucket: String,
+        /// Key of the document.
+        key: String,
+    },
+}
+
+/// Settings of the start handler.
+#[derive(Debug, Clone)]
+pub struct StartConfig {
+    /// `FLOW_DEFINITION_ARN`: the flow definition every loop is started on.
+    pub flow_definition_arn: String,
+    /// `CONTENT_CLASSIFIERS`: sent with every loop; empty unless configured.
+    pub content_classifiers: Vec<ContentClassifier>,
+    /// `ACTIVATION_CONDITIONS`: which items need a review.
+    pub conditions: ConditionsSource,
+    /// `LOOP_NAME_PREFIX`: readable start of every loop name.
+    pub loop_name_prefix: Option<String>,
+    /// `MAX_CONCURRENCY`: `StartHumanLoop` calls in flight per invocation.
+    pub max_concurrency: usize,
+    /// `ITEMS_PATH`: JSONPath to the list of items inside a JSON document.
+    pub items_path: Option<serde_json_path::JsonPath>,
+    /// `DOCUMENT_FORMAT`: `auto`, `json` or `jsonl`.
+    pub document_format: DocumentFormat,
+}
+
+/// Settings of the status handler.
+#[derive(Debug, Clone)]
+pub struct StatusConfig {
+    /// `RESULTS_BUCKET`: where reviewed results are written.
+    pub results_bucket: String,
+    /// `RESULTS_PREFIX`: key prefix of reviewed results (default `reviewed/`).
+    pub results_prefix: String,
+    /// `FLOW_DEFINITION_ARN`: when set, loops of other flow definitions are ignored.
+    pub flow_definition_arn: Option<String>,
+}
+
+/// Longest loop-name prefix: leaves room for the 40-character hash part of a name.
+pub const MAX_PREFIX_LEN: usize = 22;
+/// Default of `MAX_CONCURRENCY`.
+pub const DEFAULT_MAX_CONCURRENCY: usize = 8;
+/// Default of `RESULTS_PREFIX`.
+pub const DEFAULT_RESULTS_PREFIX: &str = "reviewed/";
+
+fn invalid(variable: &'static str, value: &str, rule: impl Into<String>) -> ConfigError {
+    ConfigError {
+        variable,
+        value: value.to_owned(),
+        rule: rule.into(),
+    }
+}
+
+/// Reads a variable; an unset or blank variable is `None`.
+fn read(lookup: &impl Fn(&str) -> Option<String>, name: &str) -> Option<String> {
+    lookup(name).filter(|v| !v.trim().is_empty())
+}
+
+fn required(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+) -> Result<String, ConfigError> {
+    read(lookup, name).ok_or_else(|| invalid(name, "", "it is required"))
+}
+
+/// Checks a flow-definition ARN against the model's pattern
+/// `arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]*:[0-9]{12}:flow-definition/.*` and 1024-char limit,
+/// plus a non-empty name (the runtime rejects an empty one).
+pub fn check_flow_definition_arn(arn: &str) -> Result<(), String> {
+    const RULE: &str = "it must look like arn:<partition>:sagemaker:<region>:<12-digit account>:flow-definition/<name>";
+    if arn.chars().count() > 1024 {
+        return Err("it must be at most 1024 characters".into());
+    }
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let [arn_lit, partition, service, region, account, resource] = parts[..] else {
+        return Err(RULE.into());
+    };
+    let partition_ok = partition
+        .strip_prefix("aws")
+        .is_some_and(|rest| rest.chars().all(|c| c.is_ascii_lowercase() || c == '-'));
+    let region_ok = region
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    let account_ok = account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit());
+    let name_ok = resource
+        .strip_prefix("flow-definition/")
+        .is_some_and(|n| !n.is_empty());
+    if arn_lit == "arn" && partition_ok && service == "sagemaker" && region_ok && account_ok && name_ok
+    {
+        Ok(())
+    } else {
+        Err(RULE.into())
+    }
+}
+
+impl StartConfig {
+    /// Reads the start handler's settings from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the start handler's settings through `lookup`.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let flow_definition_arn = required(&lookup, "FLOW_DEFINITION_ARN")?;
+        check_flow_definition_arn(&flow_definition_arn)
+            .map_err(|rule| invalid("FLOW_DEFINITION_ARN", &flow_definition_arn, rule))?;
+
+        let content_classifiers = match read(&lookup, "CONTENT_CLASSIFIERS") {
+            None => Vec::new(),
+            Some(raw) => parse_classifiers(&raw)?,
+        };
+
+        let raw_conditions = required(&lookup, "ACTIVATION_CONDITIONS")?;
+        let conditions = parse_conditions_source(&raw_conditions)?;
+
+        let loop_name_prefix = match read(&lookup, "LOOP_NAME_PREFIX") {
+            None => None,
+            Some(p) => {
+                check_prefix(&p).map_err(|rule| invalid("LOOP_NAME_PREFIX", &p, rule))?;
+                Some(p)
+            }
+        };
+
+        let max_concurrency = match read(&lookup, "MAX_CONCURRENCY") {
+            None => DEFAULT_MAX_CONCURRENCY,
+            Some(raw) => match raw.trim().parse::<usize>() {
+                Ok(n) if (1..=256).contains(&n) => n,
+                _ => {
+                    return Err(invalid(
+                        "MAX_CONCURRENCY",
+                        &raw,
+                        "it must be a whole number from 1 to 256",
+                    ))
+                }
+            },
+        };
+
+        let items_path = match read(&lookup, "ITEMS_PATH") {
+            None => None,
+            Some(raw) => Some(serde_json_path::JsonPath::parse(raw.trim()).map_err(|e| {
+                invalid(
+                    "ITEMS_PATH",
+                    &raw,
+                    format!("it must be an RFC 9535 JSONPath such as $.items: {e}"),
+                )
+            })?),
+        };
+
+        let document_format = match read(&lookup, "DOCUMENT_FORMAT").as_deref().map(str::trim) {
+            None | Some("auto") => DocumentFormat::Auto,
+            Some("json") => DocumentFormat::Json,
+            Some("jsonl") => DocumentFormat::JsonLines,
+            Some(other) => {
+                return Err(invalid(
+                    "DOCUMENT_FORMAT",
+                    other,
+                    "it must be one of auto, json, jsonl",
+                ))
+            }
+        };
+
+        Ok(Self {
+            flow_definition_arn,
+            content_classifiers,
+            conditions,
+            loop_name_prefix,
+            max_concurrency,
+            items_path,
+            document_format,
+        })
+    }
+}
+
+fn parse_classifiers(raw: &str) -> Result<Vec<ContentClassifier>, ConfigError> {
+    let mut out = Vec::new();
+    for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let c = match part {
+            "FreeOfPersonallyIdentifiableInformation" => {
+                ContentClassifier::FreeOfPersonallyIdentifiableInformation
+            }
+            "FreeOfAdultContent" => ContentClassifier::FreeOfAdultContent,
+            _ => {
+                return Err(invalid(
+                    "CONTENT_CLASSIFIERS",
+                    raw,
+                    format!(
+                        "{part:?} is not a content classifier; use a comma list of FreeOfPersonallyIdentifiableInformation, FreeOfAdultContent"
+                    ),
+                ))
+            }
+        };
+        if !out.contains(&c) {
+            out.push(c);
+        }
+    }
+    Ok(out)
+}
+
+/// Turns `ACTIVATION_CONDITIONS` into a source: `s3://…` is read later, anything else must be
+/// a valid condition document now.
+pub fn parse_conditions_source(raw: &str) -> Result<ConditionsSource, ConfigError> {
+    let trimmed = raw.trim();
+    if trimmed.starts_with("s3://") {
+        let (bucket, key) = parse_s3_uri(trimmed)
+            .map_err(|e| invalid("ACTIVATION_CONDITIONS", raw, e.rule))?;
+        return Ok(ConditionsSource::S3 { bucket, key });
+    }
+    let conditions = parse_conditions_document(trimmed).map_err(|e| {
+        invalid(
+            "ACTIVATION_CONDITIONS",
+            raw,
+            format!("invalid condition document at {e}"),
+        )
+    })?;
+    Ok(ConditionsSource::Inline(conditions))
+}
+
+/// Parses a condition document (inline or read from S3).
+pub fn parse_conditions_document(json: &str) -> Result<ActivationConditions, ConditionError> {
+    ActivationConditions::parse(json)
+}
+
+/// A loop-name prefix must itself be a valid start of a name: lowercase letters, digits and
+/// inner hyphens, starting with a letter or digit, at most [`MAX_PREFIX_LEN`] characters.
+fn check_prefix(p: &str) -> Result<(), String> {
+    if p.len() > MAX_PREFIX_LEN {
+        return Err(format!("it must be at most {MAX_PREFIX_LEN} characters"));
+    }
+    let ok_chars = p
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    let starts_ok = p
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    if ok_chars && starts_ok {
+        Ok(())
+    } else {
+        Err("it must hold only a-z, 0-9 and '-', and start with a letter or digit".into())
+    }
+}
+
+impl StatusConfig {
+    /// Reads the status handler's settings from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the status handler's settings through `lookup`.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let results_bucket = required(&lookup, "RESULTS_BUCKET")?;
+        if !valid_bucket_name(&results_bucket) {
+            return Err(invalid(
+                "RESULTS_BUCKET",
+                &results_bucket,
+                "it must be a bucket name: 3-63 characters of a-z, 0-9, '.', '-', starting and ending with a letter or digit",
+            ));
+        }
+        let results_prefix = match lookup("RESULTS_PREFIX") {
+            None => DEFAULT_RESULTS_PREFIX.to_owned(),
+            Some(p) if p.len() > 512 => {
+                return Err(invalid(
+                    "RESULTS_PREFIX",
+                    &p,
+                    "it must be at most 512 bytes",
+                ))
+            }
+            Some(p) if p.starts_with('/') => {
+                return Err(invalid(
+                    "RESULTS_PREFIX",
+                    &p,
+                    "it must not start with '/' (S3 keys have no leading slash)",
+                ))
+            }
+            Some(p) => p,
+        };
+        let flow_definition_arn = match read(&lookup, "FLOW_DEFINITION_ARN") {
+            None => None,
+            Some(arn) => {
+                check_flow_definition_arn(&arn)
+                    .map_err(|rule| invalid("FLOW_DEFINITION_ARN", &arn, rule))?;
+                Some(arn)
+            }
+        };
+        Ok(Self {
+            results_bucket,
+            results_prefix,
+            flow_definition_arn,
+        })
+    }
+}
+
+fn valid_bucket_name(b: &str) -> bool {
+    let edge_ok = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    (3..=63).contains(&b.len())
+        && b
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-')
+        && edge_ok(b.chars().next())
+        && edge_ok(b.chars().last())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    const ARN: &str = "arn:aws:sagemaker:us-east-1:111122223333:flow-definition/my-flow";
+    const CONDS: &str = r#"{"Conditions":[{"ConditionType":"Sampling","ConditionParameters":{"RandomSamplingPercentage":10}}]}"#;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |name| map.get(name).cloned()
+    }
+
+    fn start(extra: &[(&str, &str)]) -> Result<StartConfig, ConfigError> {
+        let mut pairs = vec![("FLOW_DEFINITION_ARN", ARN), ("ACTIVATION_CONDITIONS", CONDS)];
+        pairs.extend_from_slice(extra);
+        // Later pairs win, so a test can override a default.
+        let map: HashMap<_, _> = pairs.into_iter().collect();
+        let pairs: Vec<_> = map.into_iter().collect();
+        StartConfig::from_lookup(env(&pairs))
+    }
+
+    #[test]
+    fn minimal_start_config_has_safe_defaults() {
+        let c = start(&[]).unwrap();
+        assert_eq!(c.flow_definition_arn, ARN);
+        assert!(c.content_classifiers.is_empty(), "classifiers are never assumed");
+        assert_eq!(c.max_concurrency, DEFAULT_MAX_CONCURRENCY);
+        assert!(c.loop_name_prefix.is_none());
+        assert_eq!(c.document_format, DocumentFormat::Auto);
+        assert!(matches!(c.conditions, ConditionsSource::Inline(_)));
+    }
+
+    #[test]
+    fn missing_required_variable_is_named() {
+        let e = StartConfig::from_lookup(env(&[("ACTIVATION_CONDITIONS", CONDS)])).unwrap_err();
+        assert_eq!(e.variable, "FLOW_DEFINITION_ARN");
+        assert!(e.to_string().contains("required"), "{e}");
+        let e = StartConfig::from_lookup(env(&[("FLOW_DEFINITION_ARN", ARN)])).unwrap_err();
+        assert_eq!(e.variable, "ACTIVATION_CONDITIONS");
+    }
+
+    #[test]
+    fn flow_definition_arn_is_checked_against_the_model_pattern() {
+        for good in [
+            ARN,
+            "arn:aws-cn:sagemaker:cn-north-1:111122223333:flow-definition/f",
+            "arn:aws-us-gov:sagemaker:us-gov-west-1:111122223333:flow-definition/f",
+        ] {
+            assert!(check_flow_definition_arn(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "arn:aws:sagemaker:us-east-1:11112222333:flow-definition/f",
+            "arn:aws:s3:us-east-1:111122223333:flow-definition/f",
+            "arn:aws:sagemaker:us-east-1:111122223333:human-loop/f",
+            "arn:aws:sagemaker:us-east-1:111122223333:flow-definition/",
+            "arn:AWS:sagemaker:us-east-1:111122223333:flow-definition/f",
+            "my-flow",
+        ] {
+            let e = start(&[("FLOW_DEFINITION_ARN", bad)]).unwrap_err();
+            assert_eq!(e.variable, "FLOW_DEFINITION_ARN", "{bad}");
+            assert_eq!(e.value, bad);
+        }
+    }
+
+    #[test]
+    fn classifiers_are_parsed_deduplicated_and_checked() {
+        let c = start(&[(
+            "CONTENT_CLASSIFIERS",
+            " FreeOfAdultContent,FreeOfPersonallyIdentifiableInformation , FreeOfAdultContent",
+        )])
+        .unwrap();
+        assert_eq!(
+            c.content_classifiers,
+            vec![
+                ContentClassifier::FreeOfAdultContent,
+                ContentClassifier::FreeOfPersonallyIdentifiableInformation
+            ]
+        );
+        let e = start(&[("CONTENT_CLASSIFIERS", "FreeOfPII")]).unwrap_err();
+        assert_eq!(e.variable, "CONTENT_CLASSIFIERS");
+        assert!(e.rule.contains("\"FreeOfPII\""), "{e}");
+    }
+
+    #[test]
+    fn concurrency_prefix_items_path_and_format_are_validated() {
+        assert_eq!(start(&[("MAX_CONCURRENCY", "16")]).unwrap().max_concurrency, 16);
+        for bad in ["0", "-1", "many", "257"] {
+            assert_eq!(
+                start(&[("MAX_CONCURRENCY", bad)]).unwrap_err().variable,
+                "MAX_CONCURRENCY"
+            );
+        }
+        assert_eq!(
+            start(&[("LOOP_NAME_PREFIX", "invoices-2026")])
+                .unwrap()
+                .loop_name_prefix
+                .as_deref(),
+            Some("invoices-2026")
+        );
+        for bad in ["Invoices", "-x", "a_b", "abcdefghijklmnopqrstuvw"] {
+            assert_eq!(
+                start(&[("LOOP_NAME_PREFIX", bad)]).unwrap_err().variable,
+                "LOOP_NAME_PREFIX",
+                "{bad}"
+            );
+        }
+        assert!(start(&[("ITEMS_PATH", "$.predictions")]).unwrap().items_path.is_some());
+        assert_eq!(start(&[("ITEMS_PATH", "predictions[")]).unwrap_err().variable, "ITEMS_PATH");
+        assert_eq!(
+            start(&[("DOCUMENT_FORMAT", "jsonl")]).unwrap().document_format,
+            DocumentFormat::JsonLines
+        );
+        assert_eq!(start(&[("DOCUMENT_FORMAT", "csv")]).unwrap_err().variable, "DOCUMENT_FORMAT");
+    }
+
+    #[test]
+    fn conditions_may_be_an_s3_uri_read_later() {
+        let c = start(&[("ACTIVATION_CONDITIONS", "s3://config-bucket/conditions/review.json")])
+            .unwrap();
+        match c.conditions {
+            ConditionsSource::S3 { bucket, key } => {
+                assert_eq!(bucket, "config-bucket");
+                assert_eq!(key, "conditions/review.json");
+            }
+            other => panic!("expected S3 source, got {other:?}"),
+        }
+        let e = start(&[("ACTIVATION_CONDITIONS", "s3://only-bucket")]).unwrap_err();
+        assert_eq!(e.variable, "ACTIVATION_CONDITIONS");
+    }
+
+    #[test]
+    fn invalid_condition_json_is_rejected_at_cold_start() {
+        let e = start(&[("ACTIVATION_CONDITIONS", "{not json")]).unwrap_err();
+        assert_eq!(e.variable, "ACTIVATION_CONDITIONS");
+        assert!(e.rule.contains("invalid condition document"), "{e}");
+    }
+
+    #[test]
+    fn status_config_defaults_and_rules() {
+        let c = StatusConfig::from_lookup(env(&[("RESULTS_BUCKET", "reviewed-results")])).unwrap();
+        assert_eq!(c.results_prefix, DEFAULT_RESULTS_PREFIX);
+        assert!(c.flow_definition_arn.is_none());
+        let c = StatusConfig::from_lookup(env(&[
+            ("RESULTS_BUCKET", "reviewed-results"),
+            ("RESULTS_PREFIX", ""),
+            ("FLOW_DEFINITION_ARN", ARN),
+        ]))
+        .unwrap();
+        assert_eq!(c.results_prefix, "", "an explicit empty prefix means the bucket root");
+        assert_eq!(c.flow_definition_arn.as_deref(), Some(ARN));
+        for bad in ["Results", "ab", "-bucket", "bucket_1"] {
+            let e = StatusConfig::from_lookup(env(&[("RESULTS_BUCKET", bad)])).unwrap_err();
+            assert_eq!(e.variable, "RESULTS_BUCKET", "{bad}");
+        }
+        let e = StatusConfig::from_lookup(env(&[])).unwrap_err();
+        assert_eq!(e.variable, "RESULTS_BUCKET");
+        let e = StatusConfig::from_lookup(env(&[
+            ("RESULTS_BUCKET", "results"),
+            ("RESULTS_PREFIX", "/abs"),
+        ]))
+        .unwrap_err();
+        assert_eq!(e.variable, "RESULTS_PREFIX");
+    }
+}

@@ -1,0 +1,341 @@
+//! An uploaded object to items: one JSON document (one item, or a list chosen by `ITEMS_PATH`),
+//! or JSON Lines (one item per line, read as a stream so memory does not grow with the file).
+//!
+//! Every problem names the object and, for JSON Lines, the line; a bad line is reported on its
+//! own and the lines after it are still read.
+
+use std::pin::Pin;
+
+use futures::stream::{self, Stream, StreamExt};
+use serde_json::Value;
+use serde_json_path::JsonPath;
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt};
+
+use crate::config::DocumentFormat;
+
+/// One item of an object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Item {
+    /// Zero-based position: the line index for JSON Lines (blank lines keep their number, so
+    /// an item's index never depends on other lines), the list position for JSON documents.
+    pub index: u64,
+    /// One-based line number, for JSON Lines.
+    pub line: Option<u64>,
+    /// The item.
+    pub value: Value,
+}
+
+/// Something that kept an item (or the whole object) from being read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemFault {
+    /// The item's index, when the fault belongs to one item.
+    pub index: Option<u64>,
+    /// The line, for JSON Lines.
+    pub line: Option<u64>,
+    /// What was wrong, naming the rule broken.
+    pub reason: String,
+    /// Whether reading again may succeed (a broken connection), as opposed to bad content.
+    pub retryable: bool,
+}
+
+impl ItemFault {
+    fn content(index: Option<u64>, line: Option<u64>, reason: String) -> Self {
+        Self {
+            index,
+            line,
+            reason,
+            retryable: false,
+        }
+    }
+}
+
+/// The items of one object, in order, each either readable or a fault.
+pub type Items = Pin<Box<dyn Stream<Item = Result<Item, ItemFault>> + Send>>;
+
+/// Whether a key names a JSON Lines object by its extension.
+pub fn is_json_lines_key(key: &str) -> bool {
+    let lower = key.to_ascii_lowercase();
+    [".jsonl", ".ndjson", ".jsonlines"]
+        .iter()
+        .any(|ext| lower.ends_with(ext))
+}
+
+/// Splits an object's body into items.
+///
+/// JSON Lines (by key extension or `DOCUMENT_FORMAT=jsonl`) are streamed. Anything else is
+/// read whole and parsed as one JSON document; with `DOCUMENT_FORMAT=auto`, a body that is
+/// not one document but is several JSON lines is taken as JSON Lines.
+pub async fn items<R>(
+    mut body: R,
+    key: &str,
+    format: DocumentFormat,
+    items_path: Option<&JsonPath>,
+) -> Items
+where
+    R: AsyncBufRead + Send + Unpin + 'static,
+{
+    let stream_lines = match format {
+        DocumentFormat::JsonLines => true,
+        DocumentFormat::Json => false,
+        DocumentFormat::Auto => is_json_lines_key(key),
+    };
+    if stream_lines {
+        return json_lines(body);
+    }
+    let mut bytes = Vec::new();
+    if let Err(e) = body.read_to_end(&mut bytes).await {
+        return fault(ItemFault {
+            index: None,
+            line: None,
+            reason: format!("reading the object failed: {e}"),
+            retryable: true,
+        });
+    }
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return fault(ItemFault::content(
+            None,
+            None,
+            "the object is empty: expected a JSON document or JSON Lines".into(),
+        ));
+    }
+    match serde_json::from_slice::<Value>(&bytes) {
+        Ok(doc) => json_document(doc, items_path),
+        Err(e) if format == DocumentFormat::Auto && looks_like_json_lines(&bytes) => {
+            tracing::debug!(error = %e, "not one JSON document; reading as JSON Lines");
+            json_lines(std::io::Cursor::new(bytes))
+        }
+        Err(e) => fault(ItemFault::content(
+            None,
+            None,
+            format!("the object is not valid JSON: {e}"),
+        )),
+    }
+}
+
+/// Two or more non-blank lines, the first of which is a JSON value on its own.
+fn looks_like_json_lines(bytes: &[u8]) -> bool {
+    let mut lines = bytes
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.iter().all(u8::is_ascii_whitespace));
+    match (lines.next(), lines.next()) {
+        (Some(first), Some(_)) => serde_json::from_slice::<Value>(first).is_ok(),
+        _ => false,
+    }
+}
+
+fn fault(f: ItemFault) -> Items {
+    Box::pin(stream::iter([Err(f)]))
+}
+
+fn json_document(doc: Value, items_path: Option<&JsonPath>) -> Items {
+    let Some(path) = items_path else {
+        return Box::pin(stream::iter([Ok(Item {
+            index: 0,
+            line: None,
+            value: doc,
+        })]));
+    };
+    let nodes = path.query(&doc).all();
+    let values: Vec<Value> = match nodes.as_slice() {
+        [] => {
+            return fault(ItemFault::content(
+                None,
+                None,
+                format!("ITEMS_PATH {path} selects nothing in the document"),
+            ))
+        }
+        // One array selected (`$.predictions`): its elements are the items.
+        [Value::Array(list)] => list.clone(),
+        // Several nodes (`$.predictions[*]`): each node is an item.
+        many if many.len() > 1 => many.iter().map(|v| (*v).clone()).collect(),
+        [other] => {
+            return fault(ItemFault::content(
+                None,
+                None,
+                format!(
+                    "ITEMS_PATH {path} selects a {} where a list of items was expected",
+                    json_type(other)
+                ),
+            ))
+        }
+        _ => unreachable!("slice patterns above cover every length"),
+    };
+    if values.is_empty() {
+        tracing::info!(items_path = %path, "the list of items is empty");
+    }
+    Box::pin(stream::iter(values.into_iter().enumerate().map(|(i, value)| {
+        Ok(Item {
+            index: i as u64,
+            line: None,
+            value,
+        })
+    })))
+}
+
+fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "list",
+        Value::Object(_) => "object",
+    }
+}
+
+struct LineReader<R> {
+    reader: R,
+    line_no: u64,
+    saw_item: bool,
+    done: bool,
+}
+
+/// Streams JSON Lines: one line in memory at a time.
+fn json_lines<R>(reader: R) -> Items
+where
+    R: AsyncBufRead + Send + Unpin + 'static,
+{
+    let state = LineReader {
+        reader,
+        line_no: 0,
+        saw_item: false,
+        done: false,
+    };
+    Box::pin(
+        stream::unfold(state, |mut st| async move {
+            if st.done {
+                return None;
+            }
+            let mut buf = Vec::new();
+            loop {
+                buf.clear();
+                match st.reader.read_until(b'\n', &mut buf).await {
+                    Ok(0) => {
+                        st.done = true;
+                        if st.saw_item {
+                            return None;
+                        }
+                        let f = ItemFault::content(
+                            None,
+                            None,
+                            "the object is empty: expected JSON Lines, found no line".into(),
+                        );
+                        return Some((Err(f), st));
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        st.done = true;
+                        let f = ItemFault {
+                            index: None,
+                            line: Some(st.line_no + 1),
+                            reason: format!("reading the object failed at line {}: {e}", st.line_no + 1),
+                            retryable: true,
+                        };
+                        return Some((Err(f), st));
+                    }
+                }
+                st.line_no += 1;
+                if buf.iter().all(u8::is_ascii_whitespace) {
+                    continue;
+                }
+                st.saw_item = true;
+                let (index, line) = (st.line_no - 1, st.line_no);
+                let out = serde_json::from_slice::<Value>(&buf)
+                    .map(|value| Item {
+                        index,
+                        line: Some(line),
+                        value,
+                    })
+                    .map_err(|e| {
+                        ItemFault::content(
+                            Some(index),
+                            Some(line),
+                            format!("line {line} is not valid JSON: {e}"),
+                        )
+                    });
+                return Some((out, st));
+            }
+        })
+        .fuse(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    async fn collect(body: &str, key: &str, format: DocumentFormat, path: Option<&str>) -> Vec<Result<Item, ItemFault>> {
+        let path = path.map(|p| JsonPath::parse(p).unwrap());
+        let reader = std::io::Cursor::new(body.as_bytes().to_vec());
+        items(reader, key, format, path.as_ref()).await.collect().await
+    }
+
+    fn values(r: &[Result<Item, ItemFault>]) -> Vec<Value> {
+        r.iter().map(|i| i.as_ref().unwrap().value.clone()).collect()
+    }
+
+    #[tokio::test]
+    async fn a_json_document_is_one_item() {
+        let r = collect("{\n  \"a\": 1\n}\n", "x.json", DocumentFormat::Auto, None).await;
+        assert_eq!(r, vec![Ok(Item { index: 0, line: None, value: json!({"a": 1}) })]);
+    }
+
+    #[tokio::test]
+    async fn items_path_selects_a_list_or_nodes() {
+        let doc = r#"{"predictions": [{"l": "a"}, {"l": "b"}], "model": "m"}"#;
+        let r = collect(doc, "x.json", DocumentFormat::Auto, Some("$.predictions")).await;
+        assert_eq!(values(&r), vec![json!({"l": "a"}), json!({"l": "b"})]);
+        assert_eq!(r[1].as_ref().unwrap().index, 1);
+        let r = collect(doc, "x.json", DocumentFormat::Auto, Some("$.predictions[*]")).await;
+        assert_eq!(values(&r).len(), 2);
+        let r = collect(doc, "x.json", DocumentFormat::Auto, Some("$.missing")).await;
+        assert!(r[0].as_ref().unwrap_err().reason.contains("selects nothing"));
+        let r = collect(doc, "x.json", DocumentFormat::Auto, Some("$.model")).await;
+        assert!(r[0].as_ref().unwrap_err().reason.contains("selects a string"));
+    }
+
+    #[tokio::test]
+    async fn json_lines_are_one_item_per_line_and_a_bad_line_does_not_stop_the_rest() {
+        let body = "{\"n\":1}\r\n\n{bad json\n{\"n\":4}"; // CRLF, blank line, no final newline
+        let r = collect(body, "batch.jsonl", DocumentFormat::Auto, None).await;
+        assert_eq!(r.len(), 3);
+        assert_eq!(r[0], Ok(Item { index: 0, line: Some(1), value: json!({"n": 1}) }));
+        let bad = r[1].as_ref().unwrap_err();
+        assert_eq!((bad.index, bad.line, bad.retryable), (Some(2), Some(3), false));
+        assert!(bad.reason.contains("line 3 is not valid JSON"), "{}", bad.reason);
+        assert_eq!(r[2], Ok(Item { index: 3, line: Some(4), value: json!({"n": 4}) }));
+    }
+
+    #[tokio::test]
+    async fn json_lines_are_detected_without_the_extension() {
+        let r = collect("{\"n\":1}\n{\"n\":2}\n", "out/predictions", DocumentFormat::Auto, None).await;
+        assert_eq!(values(&r), vec![json!({"n": 1}), json!({"n": 2})]);
+        assert_eq!(r[1].as_ref().unwrap().line, Some(2));
+        // Forced JSON: the same body is invalid.
+        let r = collect("{\"n\":1}\n{\"n\":2}\n", "out/predictions", DocumentFormat::Json, None).await;
+        assert!(r[0].as_ref().unwrap_err().reason.contains("not valid JSON"));
+        // Forced JSON Lines on a .json key.
+        let r = collect("[1]\n[2]\n", "x.json", DocumentFormat::JsonLines, None).await;
+        assert_eq!(values(&r), vec![json!([1]), json!([2])]);
+    }
+
+    #[tokio::test]
+    async fn empty_and_invalid_objects_are_clear_errors() {
+        for (body, key) in [("", "a.json"), ("  \n", "a.json"), ("", "a.jsonl"), ("\n\n", "a.jsonl")] {
+            let r = collect(body, key, DocumentFormat::Auto, None).await;
+            assert_eq!(r.len(), 1, "{key}");
+            assert!(r[0].as_ref().unwrap_err().reason.contains("empty"), "{key}: {r:?}");
+        }
+        let r = collect("{\"a\": ", "a.json", DocumentFormat::Auto, None).await;
+        let f = r[0].as_ref().unwrap_err();
+        assert!(f.reason.contains("not valid JSON") && !f.retryable);
+    }
+
+    #[test]
+    fn json_lines_extensions() {
+        assert!(is_json_lines_key("a/b.JSONL"));
+        assert!(is_json_lines_key("a.ndjson"));
+        assert!(!is_json_lines_key("a.json"));
+    }
+}

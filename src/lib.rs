@@ -1,0 +1,29 @@
+//! a2i-review: put humans in the loop of an ML pipeline with Amazon Augmented AI (A2I).
+//!
+//! The library holds all the logic of the two Lambda functions; `src/bin/*` only wire it to
+//! `lambda_runtime`. Module map:
+//!
+//! - [`aws`]: the shared AWS SDK configuration.
+//! - [`config`]: every setting, read and validated once at cold start.
+//! - [`s3_event`]: S3 event notifications to object references (keys form-decoded once).
+//! - [`source`]: the reference to an uploaded object that travels with every loop.
+//! - [`document`]: an uploaded object to items (JSON document, JSON Lines).
+//! - [`conditions`]: A2I activation conditions: parse, validate, evaluate, explain.
+//! - [`loop_name`]: deterministic, valid `HumanLoopName`s.
+//! - [`loop_input`]: the deterministic `InputContent` of a loop.
+//! - [`start`]: the start handler (S3 upload to `StartHumanLoop`).
+//! - [`status`]: the status handler (loop-status events to reviewed results).
+
+pub mod aws;
+pub mod conditions;
+pub mod config;
+pub mod document;
+pub mod loop_input;
+pub mod loop_name;
+pub mod s3_event;
+pub mod source;
+pub mod start;
+pub mod status;
+
+#[cfg(test)]
+pub(crate) mod testing;

@@ -1,0 +1,361 @@
+//! Start handler end to end against the SDK's mocks (A2I) and an in-process S3.
+
+mod common;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use a2i_review::config::StartConfig;
+use a2i_review::loop_input::{LoopInput, MAX_INPUT_CONTENT_CHARS};
+use a2i_review::loop_name;
+use a2i_review::start::{StartError, StartHandler, Summary};
+use aws_sdk_sagemakera2iruntime::operation::describe_human_loop::DescribeHumanLoopOutput;
+use aws_sdk_sagemakera2iruntime::operation::start_human_loop::{
+    StartHumanLoopError, StartHumanLoopInput, StartHumanLoopOutput,
+};
+use aws_sdk_sagemakera2iruntime::types::error::ConflictException;
+use aws_sdk_sagemakera2iruntime::types::HumanLoopStatus;
+use aws_sdk_sagemakera2iruntime::Client as A2i;
+use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::http::StatusCode;
+use aws_smithy_types::body::SdkBody;
+use aws_smithy_types::retry::RetryConfig;
+use common::{local_s3, put, s3_put_event};
+use serde_json::{json, Value};
+
+const FLOW: &str = "arn:aws:sagemaker:us-east-1:111122223333:flow-definition/doc-review";
+const BUCKET: &str = "inference-results";
+/// Flags an item whose top prediction has a confidence under 0.6 (scores in 0-1 units).
+const LOW_CONFIDENCE: &str = r#"{"Conditions":[{"ConditionType":"PredictionConfidenceCheck","ConditionParameters":{"LabelName":"*","TopPredictionOnly":true,"ConfidenceLessThan":0.6}}]}"#;
+
+fn prediction(id: &str, confidence: f64) -> String {
+    json!({"id": id, "predictions": [{"label": "invoice", "confidence": confidence}, {"label": "receipt", "confidence": 0.01}]}).to_string()
+}
+
+fn config(extra: &[(&str, &str)]) -> StartConfig {
+    let mut env: HashMap<String, String> = HashMap::from([
+        ("FLOW_DEFINITION_ARN".into(), FLOW.into()),
+        ("ACTIVATION_CONDITIONS".into(), LOW_CONFIDENCE.into()),
+        ("CONTENT_CLASSIFIERS".into(), "FreeOfPersonallyIdentifiableInformation".into()),
+    ]);
+    for (k, v) in extra {
+        env.insert((*k).into(), (*v).into());
+    }
+    StartConfig::from_lookup(move |k| env.get(k).cloned()).expect("test config is valid")
+}
+
+/// Records every StartHumanLoop request that reaches a rule.
+#[derive(Clone, Default)]
+struct Recorder(Arc<Mutex<Vec<StartHumanLoopInput>>>);
+
+impl Recorder {
+    fn requests(&self) -> Vec<StartHumanLoopInput> {
+        self.0.lock().unwrap().clone()
+    }
+    fn names(&self) -> Vec<String> {
+        let mut n: Vec<String> = self
+            .requests()
+            .iter()
+            .map(|r| r.human_loop_name().unwrap().to_owned())
+            .collect();
+        n.sort();
+        n
+    }
+}
+
+fn started_ok(rec: &Recorder) -> Rule {
+    let rec = rec.clone();
+    mock!(A2i::start_human_loop)
+        .match_requests(move |r| {
+            rec.0.lock().unwrap().push(r.clone());
+            true
+        })
+        .then_output(|| {
+            StartHumanLoopOutput::builder()
+                .human_loop_arn("arn:aws:sagemaker:us-east-1:111122223333:human-loop/x")
+                .build()
+        })
+}
+
+fn a2i_with(rules: &[&Rule]) -> A2i {
+    mock_client!(aws_sdk_sagemakera2iruntime, RuleMode::MatchAny, rules, |b| b
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(3)
+                .with_initial_backoff(Duration::from_millis(1))
+        ))
+}
+
+/// An error answer as A2I sends it on the wire (status, X-Amzn-ErrorType, JSON message).
+fn wire_error(status: u16, shape: &str) -> HttpResponse {
+    let mut r = HttpResponse::new(
+        StatusCode::try_from(status).unwrap(),
+        SdkBody::from(format!(r#"{{"message":"{shape} from the test"}}"#)),
+    );
+    r.headers_mut().insert("x-amzn-errortype", shape.to_owned());
+    r.headers_mut().insert("content-type", "application/json");
+    r
+}
+
+async fn upload(dir: &std::path::Path, key: &str, body: &str) -> (aws_sdk_s3::Client, Value) {
+    let s3 = local_s3(dir);
+    let etag = put(&s3, BUCKET, key, body.as_bytes()).await;
+    let event = s3_put_event(BUCKET, key, &etag, body.len());
+    (s3, event)
+}
+
+fn summary_of(r: Result<Summary, StartError>) -> Summary {
+    match r {
+        Ok(s) => s,
+        Err(StartError::ItemsFailed { summary }) => summary,
+        Err(e) => panic!("unexpected error: {e}"),
+    }
+}
+
+#[tokio::test]
+async fn flagged_items_get_a_loop_with_deterministic_input_and_classifiers() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = "batch 7/results+final.jsonl"; // arrives as batch+7/results%2Bfinal.jsonl
+    let body = [prediction("a", 0.95), prediction("b", 0.41), prediction("c", 0.59)].join("\n");
+    let (s3, event) = upload(dir.path(), key, &body).await;
+    let rec = Recorder::default();
+    let a2i = a2i_with(&[&started_ok(&rec)]);
+    let handler = StartHandler::new(config(&[("LOOP_NAME_PREFIX", "docs")]), s3, a2i)
+        .await
+        .unwrap();
+
+    let summary = handler.handle(&event).await.unwrap();
+    assert_eq!(
+        (summary.objects, summary.items, summary.flagged, summary.started, summary.skipped, summary.failed),
+        (1, 3, 2, 2, 1, 0)
+    );
+
+    let mut requests = rec.requests();
+    requests.sort_by_key(|r| r.human_loop_name().unwrap().to_owned());
+    for r in &requests {
+        let name = r.human_loop_name().unwrap();
+        assert!(name.starts_with("docs-") && loop_name::is_valid(name), "{name}");
+        assert_eq!(r.flow_definition_arn(), Some(FLOW));
+        let classifiers: Vec<&str> = r
+            .data_attributes()
+            .unwrap()
+            .content_classifiers()
+            .iter()
+            .map(|c| c.as_str())
+            .collect();
+        assert_eq!(classifiers, ["FreeOfPersonallyIdentifiableInformation"]);
+        let input: LoopInput =
+            serde_json::from_str(r.human_loop_input().unwrap().input_content().unwrap()).unwrap();
+        assert_eq!(input.source.object.key, key, "the key is decoded once");
+        assert_eq!(input.source.object.bucket, BUCKET);
+        assert!(input.source.line.is_some());
+        assert!(!input.activation_reasons.is_empty());
+        assert_eq!(
+            input.human_task_activation_condition_results["Conditions"][0]["EvaluationResult"],
+            json!(true)
+        );
+    }
+    let ids: Vec<Value> = requests
+        .iter()
+        .map(|r| {
+            let input: LoopInput =
+                serde_json::from_str(r.human_loop_input().unwrap().input_content().unwrap()).unwrap();
+            input.task_object["id"].clone()
+        })
+        .collect();
+    let mut ids: Vec<String> = ids.iter().map(|v| v.as_str().unwrap().to_owned()).collect();
+    ids.sort();
+    assert_eq!(ids, ["b", "c"]);
+}
+
+#[tokio::test]
+async fn a_redelivered_event_starts_each_loop_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = [prediction("a", 0.2), prediction("b", 0.3)].join("\n");
+    let (s3, event) = upload(dir.path(), "in/two.jsonl", &body).await;
+
+    // A2I as it behaves: the first start of a name succeeds, a second one conflicts.
+    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let inputs: Arc<Mutex<HashMap<String, String>>> = Arc::default();
+    let first = {
+        let (seen, inputs) = (seen.clone(), inputs.clone());
+        mock!(A2i::start_human_loop)
+            .match_requests(move |r| {
+                let name = r.human_loop_name().unwrap().to_owned();
+                let content = r.human_loop_input().unwrap().input_content().unwrap().to_owned();
+                let mut inputs = inputs.lock().unwrap();
+                if let Some(previous) = inputs.get(&name) {
+                    assert_eq!(previous, &content, "redelivery must send identical input");
+                    return false;
+                }
+                inputs.insert(name.clone(), content);
+                seen.lock().unwrap().push(name);
+                true
+            })
+            .then_output(|| StartHumanLoopOutput::builder().human_loop_arn("arn:aws:sagemaker:us-east-1:111122223333:human-loop/x").build())
+    };
+    let conflict = mock!(A2i::start_human_loop).then_error(|| {
+        StartHumanLoopError::ConflictException(ConflictException::builder().message("active with different input").build())
+    });
+    let describe = mock!(A2i::describe_human_loop).then_output(|| {
+        DescribeHumanLoopOutput::builder()
+            .human_loop_name("x")
+            .human_loop_arn("arn:aws:sagemaker:us-east-1:111122223333:human-loop/x")
+            .flow_definition_arn(FLOW)
+            .human_loop_status(HumanLoopStatus::InProgress)
+            .creation_time(aws_smithy_types::DateTime::from_secs(1_700_000_000))
+            .build()
+    });
+    let a2i = a2i_with(&[&first, &conflict, &describe]);
+    let handler = StartHandler::new(config(&[]), s3, a2i).await.unwrap();
+
+    let once = handler.handle(&event).await.unwrap();
+    let twice = handler.handle(&event).await.unwrap();
+    assert_eq!((once.started, once.already_started), (2, 0));
+    assert_eq!((twice.started, twice.already_started, twice.failed), (0, 2, 0));
+    assert_eq!(seen.lock().unwrap().len(), 2, "each loop is started once");
+    assert_eq!(conflict.num_calls(), 2);
+    assert_eq!(describe.num_calls(), 2, "a conflict is confirmed with DescribeHumanLoop");
+}
+
+#[tokio::test]
+async fn throttling_is_retried_by_the_sdk_then_succeeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s3, event) = upload(dir.path(), "one.json", &prediction("a", 0.1)).await;
+    let rule = mock!(A2i::start_human_loop)
+        .sequence()
+        .http_response(|| wire_error(429, "ThrottlingException"))
+        .times(2)
+        .output(|| StartHumanLoopOutput::builder().human_loop_arn("arn:aws:sagemaker:us-east-1:111122223333:human-loop/x").build())
+        .build();
+    let handler = StartHandler::new(config(&[]), s3, a2i_with(&[&rule])).await.unwrap();
+    let summary = handler.handle(&event).await.unwrap();
+    assert_eq!((summary.started, summary.failed), (1, 0));
+    assert_eq!(rule.num_calls(), 3, "two throttled attempts, then success");
+}
+
+#[tokio::test]
+async fn quota_exceeded_fails_retryably_after_the_other_items_are_started() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = [prediction("a", 0.1), prediction("quota", 0.2), prediction("c", 0.3)].join("\n");
+    let (s3, event) = upload(dir.path(), "three.jsonl", &body).await;
+    let rec = Recorder::default();
+    let quota = mock!(A2i::start_human_loop)
+        .match_requests(|r| r.human_loop_input().unwrap().input_content().unwrap().contains("\"quota\""))
+        .then_http_response(|| wire_error(402, "ServiceQuotaExceededException"));
+    let handler = StartHandler::new(config(&[]), s3, a2i_with(&[&quota, &started_ok(&rec)]))
+        .await
+        .unwrap();
+
+    let err = handler.handle(&event).await.unwrap_err();
+    assert!(err.is_retryable());
+    let message = err.to_string();
+    assert!(message.contains("1 of 3 items failed"), "{message}");
+    let summary = summary_of(Err(err));
+    assert_eq!((summary.flagged, summary.started, summary.failed), (3, 2, 1));
+    assert_eq!(rec.names().len(), 2);
+    let f = &summary.failures[0];
+    assert_eq!((f.item_index, f.line, f.retryable), (Some(1), Some(2), true));
+    assert!(f.reason.contains("ServiceQuotaExceededException"), "{}", f.reason);
+    assert!(f.loop_name.is_some());
+}
+
+#[tokio::test]
+async fn a_bad_json_line_is_reported_and_the_good_lines_still_get_loops() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = format!("{}\n{{\"id\": \"broken\", \n{}\n", prediction("a", 0.1), prediction("c", 0.2));
+    let (s3, event) = upload(dir.path(), "mixed.jsonl", &body).await;
+    let rec = Recorder::default();
+    let handler = StartHandler::new(config(&[]), s3, a2i_with(&[&started_ok(&rec)])).await.unwrap();
+
+    let err = handler.handle(&event).await.unwrap_err();
+    assert!(!err.is_retryable(), "bad content cannot be fixed by a retry");
+    let summary = summary_of(Err(err));
+    assert_eq!((summary.items, summary.started, summary.failed), (3, 2, 1));
+    let f = &summary.failures[0];
+    assert_eq!(f.line, Some(2));
+    assert_eq!(f.key.as_deref(), Some("mixed.jsonl"));
+    assert_eq!(f.bucket.as_deref(), Some(BUCKET));
+    assert!(f.reason.contains("line 2 is not valid JSON"), "{}", f.reason);
+}
+
+#[tokio::test]
+async fn an_item_too_large_for_input_content_is_sent_as_its_s3_reference() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = json!({"id": "big", "text": "x".repeat(MAX_INPUT_CONTENT_CHARS), "predictions": [{"label": "l", "confidence": 0.1}]}).to_string();
+    let (s3, event) = upload(dir.path(), "big.json", &big).await;
+    let rec = Recorder::default();
+    let handler = StartHandler::new(config(&[]), s3, a2i_with(&[&started_ok(&rec)])).await.unwrap();
+    assert_eq!(handler.handle(&event).await.unwrap().started, 1);
+    let content = rec.requests()[0].human_loop_input().unwrap().input_content().unwrap().to_owned();
+    assert!(content.chars().count() <= MAX_INPUT_CONTENT_CHARS);
+    let input: LoopInput = serde_json::from_str(&content).unwrap();
+    assert_eq!(input.task_object, json!(format!("s3://{BUCKET}/big.json")));
+    assert!(input.task_object_is_reference);
+}
+
+#[tokio::test]
+async fn a_deleted_object_is_a_reported_failure_not_a_silent_success() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s3, event) = upload(dir.path(), "gone.json", &prediction("a", 0.1)).await;
+    s3.delete_object().bucket(BUCKET).key("gone.json").send().await.unwrap();
+    let handler = StartHandler::new(config(&[]), s3, a2i_with(&[])).await.unwrap();
+    let err = handler.handle(&event).await.unwrap_err();
+    let summary = summary_of(Err(err));
+    assert_eq!((summary.objects, summary.items, summary.failed), (1, 0, 1));
+    assert!(summary.failures[0].reason.contains("NoSuchKey"), "{:?}", summary.failures);
+}
+
+#[tokio::test]
+async fn the_s3_test_event_is_acknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    let handler = StartHandler::new(config(&[]), local_s3(dir.path()), a2i_with(&[])).await.unwrap();
+    let summary = handler
+        .handle(&json!({"Service": "Amazon S3", "Event": "s3:TestEvent", "Time": "2026-11-21T10:00:00.000Z", "Bucket": BUCKET, "RequestId": "R", "HostId": "H"}))
+        .await
+        .unwrap();
+    assert!(summary.test_event);
+    assert_eq!(summary.items, 0);
+}
+
+#[tokio::test]
+async fn conditions_can_be_read_from_s3_at_cold_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let s3 = local_s3(dir.path());
+    put(&s3, "config", "review/conditions.json", LOW_CONFIDENCE.as_bytes()).await;
+    put(&s3, "config", "review/broken.json", br#"{"Conditions": []}"#).await;
+    let ok = StartHandler::new(
+        config(&[("ACTIVATION_CONDITIONS", "s3://config/review/conditions.json")]),
+        s3.clone(),
+        a2i_with(&[]),
+    )
+    .await;
+    assert!(ok.is_ok());
+    let broken = StartHandler::new(
+        config(&[("ACTIVATION_CONDITIONS", "s3://config/review/broken.json")]),
+        s3.clone(),
+        a2i_with(&[]),
+    )
+    .await
+    .unwrap_err();
+    assert!(broken.to_string().contains("s3://config/review/broken.json"), "{broken}");
+    let missing = StartHandler::new(
+        config(&[("ACTIVATION_CONDITIONS", "s3://config/review/absent.json")]),
+        s3,
+        a2i_with(&[]),
+    )
+    .await
+    .unwrap_err();
+    assert!(missing.to_string().contains("reading s3://config/review/absent.json failed"), "{missing}");
+}
+
+#[tokio::test]
+async fn a_payload_that_is_not_an_s3_event_is_a_non_retryable_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let handler = StartHandler::new(config(&[]), local_s3(dir.path()), a2i_with(&[])).await.unwrap();
+    let err = handler.handle(&json!({"detail-type": "Scheduled Event"})).await.unwrap_err();
+    assert!(!err.is_retryable());
+    assert!(err.to_string().contains("not an S3 event"), "{err}");
+}
