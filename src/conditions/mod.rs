@@ -1,0 +1,202 @@
+//! Activation conditions: A2I's `HumanLoopActivationConditions` language, parsed once into a
+//! typed tree and evaluated on each item, with the reasons and the annotated tree.
+//!
+//! A2I evaluates no conditions for custom task types, so this module decides which items
+//! need a human. Users bring condition documents written for A2I's built-in task types
+//! unchanged; two condition types of ours cover custom models.
+//!
+//! # The document
+//! `{"Conditions": [node, …]}`; the top-level nodes are OR'ed. A node is `{"And": [...]}` or
+//! `{"Or": [...]}` with at least two members, or a condition
+//! `{"ConditionType": "...", "ConditionParameters": {...}}`. Groups nest two levels deep
+//! (`Conditions → Or → And → condition`). Anything else (an unknown key, type or
+//! parameter, a wrong JSON type, a value out of range, a missing comparison, a bad JSONPath)
+//! is a [`ConditionError`] naming the node, e.g.
+//! `Conditions[0].Or[1].ConditionParameters.RandomSamplingPercentage: 0 is out of range: …`.
+//! AWS's own examples have slips (no `Conditions` wrapper, a missing comma,
+//! `ConfidenceLessThanOrEqual` for `ConfidenceLessThanEquals`): they are rejected, with the
+//! intended spelling suggested where there is one.
+//!
+//! # Condition types
+//! - `Sampling` (`RandomSamplingPercentage`, 0.01 to 100): deterministic per item; see
+//!   `sampling.rs` for the scheme.
+//! - `ModerationLabelConfidenceCheck` over Rekognition `DetectModerationLabels` output:
+//!   `ModerationLabelName` (`*` = any; exact, case-sensitive) and at least one of
+//!   `Confidence{Equals,LessThan,LessThanEquals,GreaterThan,GreaterThanEquals}` (0 to 100).
+//!   Holds when one label satisfies all the comparisons given.
+//! - `ImportantFormKeyConfidenceCheck` and `MissingImportantFormKey` over Textract
+//!   `AnalyzeDocument` / `GetDocumentAnalysis` output, also multi-page and paginated (a list
+//!   of responses); see [`textract`] for how a response reads as key-value pairs.
+//! - `PredictionConfidenceCheck` (ours): `PredictionsPath` (JSONPath, default
+//!   `$.predictions`), `LabelField` (`label`), `ConfidenceField` (`confidence`), `LabelName`
+//!   (`*` = any), `TopPredictionOnly` (false) and at least one `Confidence*` comparison, in
+//!   the document's own units.
+//! - `JsonPathCheck` (ours): `Path` and exactly one of `Exists`, `Equals`, `NotEquals`,
+//!   `LessThan`, `LessThanEquals`, `GreaterThan`, `GreaterThanEquals`, `In`, with `Match`
+//!   `Any` (default) or `All`.
+//!
+//! # Choices where AWS's documentation is silent
+//! - Form keys match after trimming and collapsing whitespace on both sides, case-sensitively;
+//!   `ImportantFormKeyConfidenceCheck` holds for a pair when the KEY block's confidence meets
+//!   every `KeyValueBlock*` comparison, *or* each WORD of its key and value meets every
+//!   `WordBlock*` comparison (a pair without words never meets the word family). AWS's prose
+//!   says "and", but A2I's own evaluation results only agree with "or" (see `textract.rs`).
+//! - A selection element in a value is read as its status in the value text and is not a
+//!   word; ids that name no block in the item are skipped.
+//! - `MissingImportantFormKey` with `*` holds only for a document without any form key.
+//! - A moderation label matches by its own `Name`, never by `ParentName`.
+//! - Every node is evaluated, as A2I does; a leaf that cannot read the item makes the whole
+//!   evaluation an [`EvaluationError`] naming that leaf, rather than a silent `false`.
+//! - Reasons come only from leaves that held under nodes that held (a true leaf under a false
+//!   `And` decided nothing), and carry label names, key texts and confidences, never values.
+
+mod compare;
+mod eval;
+mod json;
+mod jsonpath;
+mod params;
+mod parse;
+mod prediction;
+mod rekognition;
+mod sampling;
+mod suggest;
+#[cfg(test)]
+mod testkit;
+pub mod textract;
+
+use serde_json::Value;
+
+/// A validated activation-condition document, ready to evaluate items.
+///
+/// Parsing happens once, at cold start, so an invalid document stops the function before any
+/// item is judged by it.
+#[derive(Debug, Clone)]
+pub struct ActivationConditions {
+    conditions: Vec<parse::Node>,
+}
+
+/// Why a condition document is invalid, naming the offending node.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct ConditionError {
+    /// Path of the offending node, such as `Conditions[0].Or[1].ConditionParameters.X`
+    /// (`$` for the document as a whole).
+    pub path: String,
+    /// The value found and the rule it breaks.
+    pub message: String,
+}
+
+/// Why an item could not be evaluated.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct EvaluationError {
+    /// Path of the condition that could not be evaluated, such as `Conditions[0].Or[1]`.
+    pub path: String,
+    /// What the item lacks, e.g. `item has no ModerationLabels (…)`.
+    pub message: String,
+}
+
+/// The decision for one item.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluation {
+    /// Whether the item needs a human review.
+    pub flagged: bool,
+    /// Human-readable reasons, one per leaf condition that held and made the decision.
+    pub reasons: Vec<String>,
+    /// The condition document as written, with `EvaluationResult` on every node, in the
+    /// shape of A2I's `humanTaskActivationConditionResults`.
+    pub results: Value,
+}
+
+impl ActivationConditions {
+    /// Parses and validates a condition document given as JSON text.
+    pub fn parse(json: &str) -> Result<Self, ConditionError> {
+        let doc: Value = serde_json::from_str(json).map_err(|e| ConditionError {
+            path: "$".into(),
+            message: format!("not valid JSON: {e}"),
+        })?;
+        Self::from_value(&doc)
+    }
+
+    /// Parses and validates a condition document already read as JSON, e.g. embedded in a
+    /// larger configuration.
+    pub fn from_value(doc: &Value) -> Result<Self, ConditionError> {
+        Ok(Self {
+            conditions: parse::parse_document(doc)?,
+        })
+    }
+
+    /// Evaluates every condition on one item.
+    pub fn evaluate(&self, item: &Value) -> Result<Evaluation, EvaluationError> {
+        eval::evaluate(&self.conditions, item)
+    }
+}
+
+/// The condition types a document may use, so help texts and tools need not repeat the list.
+pub fn condition_types() -> impl Iterator<Item = &'static str> {
+    parse::CONDITION_TYPES.iter().map(|(name, _, _)| *name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn lists_the_a2i_types_and_ours() {
+        assert_eq!(
+            condition_types().collect::<Vec<_>>(),
+            vec![
+                "Sampling",
+                "ModerationLabelConfidenceCheck",
+                "ImportantFormKeyConfidenceCheck",
+                "MissingImportantFormKey",
+                "PredictionConfidenceCheck",
+                "JsonPathCheck"
+            ]
+        );
+    }
+
+    #[test]
+    fn text_and_value_parse_the_same_document() {
+        let text = r#"{"Conditions":[{"ConditionType":"Sampling","ConditionParameters":{"RandomSamplingPercentage":100}}]}"#;
+        let item = json!({"id": 1});
+        let from_text = ActivationConditions::parse(text)
+            .unwrap()
+            .evaluate(&item)
+            .unwrap();
+        let from_value = ActivationConditions::from_value(&serde_json::from_str(text).unwrap())
+            .unwrap()
+            .evaluate(&item)
+            .unwrap();
+        assert_eq!(from_text, from_value);
+        assert!(from_text.flagged);
+    }
+
+    #[test]
+    fn invalid_json_is_reported_at_the_root() {
+        let err = ActivationConditions::parse("{not json").unwrap_err();
+        assert_eq!(err.path, "$");
+        assert!(
+            err.message
+                .starts_with("not valid JSON: key must be a string"),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
+    fn evaluation_error_displays_as_path_then_message() {
+        let c = ActivationConditions::from_value(
+            &json!({"Conditions": [{"ConditionType": "MissingImportantFormKey",
+            "ConditionParameters": {"ImportantFormKey": "Name"}}]}),
+        )
+        .unwrap();
+        let err = c.evaluate(&json!({"Labels": []})).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("Conditions[0]: item has no Blocks"),
+            "{err}"
+        );
+    }
+}
