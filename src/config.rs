@@ -144,7 +144,12 @@ pub fn check_flow_definition_arn(arn: &str) -> Result<(), String> {
     let name_ok = resource
         .strip_prefix("flow-definition/")
         .is_some_and(|n| !n.is_empty());
-    if arn_lit == "arn" && partition_ok && service == "sagemaker" && region_ok && account_ok && name_ok
+    if arn_lit == "arn"
+        && partition_ok
+        && service == "sagemaker"
+        && region_ok
+        && account_ok
+        && name_ok
     {
         Ok(())
     } else {
@@ -260,8 +265,8 @@ fn parse_classifiers(raw: &str) -> Result<Vec<ContentClassifier>, ConfigError> {
 pub fn parse_conditions_source(raw: &str) -> Result<ConditionsSource, ConfigError> {
     let trimmed = raw.trim();
     if trimmed.starts_with("s3://") {
-        let (bucket, key) = parse_s3_uri(trimmed)
-            .map_err(|e| invalid("ACTIVATION_CONDITIONS", raw, e.rule))?;
+        let (bucket, key) =
+            parse_s3_uri(trimmed).map_err(|e| invalid("ACTIVATION_CONDITIONS", raw, e.rule))?;
         return Ok(ConditionsSource::S3 { bucket, key });
     }
     let conditions = parse_conditions_document(trimmed).map_err(|e| {
@@ -352,8 +357,7 @@ impl StatusConfig {
 fn valid_bucket_name(b: &str) -> bool {
     let edge_ok = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
     (3..=63).contains(&b.len())
-        && b
-            .chars()
+        && b.chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-')
         && edge_ok(b.chars().next())
         && edge_ok(b.chars().last())
@@ -376,7 +380,10 @@ mod tests {
     }
 
     fn start(extra: &[(&str, &str)]) -> Result<StartConfig, ConfigError> {
-        let mut pairs = vec![("FLOW_DEFINITION_ARN", ARN), ("ACTIVATION_CONDITIONS", CONDS)];
+        let mut pairs = vec![
+            ("FLOW_DEFINITION_ARN", ARN),
+            ("ACTIVATION_CONDITIONS", CONDS),
+        ];
         pairs.extend_from_slice(extra);
         // Later pairs win, so a test can override a default.
         let map: HashMap<_, _> = pairs.into_iter().collect();
@@ -388,7 +395,10 @@ mod tests {
     fn minimal_start_config_has_safe_defaults() {
         let c = start(&[]).unwrap();
         assert_eq!(c.flow_definition_arn, ARN);
-        assert!(c.content_classifiers.is_empty(), "classifiers are never assumed");
+        assert!(
+            c.content_classifiers.is_empty(),
+            "classifiers are never assumed"
+        );
         assert_eq!(c.max_concurrency, DEFAULT_MAX_CONCURRENCY);
         assert!(c.loop_name_prefix.is_none());
         assert_eq!(c.document_format, DocumentFormat::Auto);
@@ -448,7 +458,10 @@ mod tests {
 
     #[test]
     fn concurrency_prefix_items_path_and_format_are_validated() {
-        assert_eq!(start(&[("MAX_CONCURRENCY", "16")]).unwrap().max_concurrency, 16);
+        assert_eq!(
+            start(&[("MAX_CONCURRENCY", "16")]).unwrap().max_concurrency,
+            16
+        );
         for bad in ["0", "-1", "many", "257"] {
             assert_eq!(
                 start(&[("MAX_CONCURRENCY", bad)]).unwrap_err().variable,
@@ -469,19 +482,35 @@ mod tests {
                 "{bad}"
             );
         }
-        assert!(start(&[("ITEMS_PATH", "$.predictions")]).unwrap().items_path.is_some());
-        assert_eq!(start(&[("ITEMS_PATH", "predictions[")]).unwrap_err().variable, "ITEMS_PATH");
+        assert!(start(&[("ITEMS_PATH", "$.predictions")])
+            .unwrap()
+            .items_path
+            .is_some());
         assert_eq!(
-            start(&[("DOCUMENT_FORMAT", "jsonl")]).unwrap().document_format,
+            start(&[("ITEMS_PATH", "predictions[")])
+                .unwrap_err()
+                .variable,
+            "ITEMS_PATH"
+        );
+        assert_eq!(
+            start(&[("DOCUMENT_FORMAT", "jsonl")])
+                .unwrap()
+                .document_format,
             DocumentFormat::JsonLines
         );
-        assert_eq!(start(&[("DOCUMENT_FORMAT", "csv")]).unwrap_err().variable, "DOCUMENT_FORMAT");
+        assert_eq!(
+            start(&[("DOCUMENT_FORMAT", "csv")]).unwrap_err().variable,
+            "DOCUMENT_FORMAT"
+        );
     }
 
     #[test]
     fn conditions_may_be_an_s3_uri_read_later() {
-        let c = start(&[("ACTIVATION_CONDITIONS", "s3://config-bucket/conditions/review.json")])
-            .unwrap();
+        let c = start(&[(
+            "ACTIVATION_CONDITIONS",
+            "s3://config-bucket/conditions/review.json",
+        )])
+        .unwrap();
         match c.conditions {
             ConditionsSource::S3 { bucket, key } => {
                 assert_eq!(bucket, "config-bucket");
@@ -511,7 +540,10 @@ mod tests {
             ("FLOW_DEFINITION_ARN", ARN),
         ]))
         .unwrap();
-        assert_eq!(c.results_prefix, "", "an explicit empty prefix means the bucket root");
+        assert_eq!(
+            c.results_prefix, "",
+            "an explicit empty prefix means the bucket root"
+        );
         assert_eq!(c.flow_definition_arn.as_deref(), Some(ARN));
         for bad in ["Results", "ab", "-bucket", "bucket_1"] {
             let e = StatusConfig::from_lookup(env(&[("RESULTS_BUCKET", bad)])).unwrap_err();

@@ -163,13 +163,15 @@ fn json_document(doc: Value, items_path: Option<&JsonPath>) -> Items {
     if values.is_empty() {
         tracing::info!(items_path = %path, "the list of items is empty");
     }
-    Box::pin(stream::iter(values.into_iter().enumerate().map(|(i, value)| {
-        Ok(Item {
-            index: i as u64,
-            line: None,
-            value,
-        })
-    })))
+    Box::pin(stream::iter(values.into_iter().enumerate().map(
+        |(i, value)| {
+            Ok(Item {
+                index: i as u64,
+                line: None,
+                value,
+            })
+        },
+    )))
 }
 
 fn json_type(v: &Value) -> &'static str {
@@ -228,7 +230,10 @@ where
                         let f = ItemFault {
                             index: None,
                             line: Some(st.line_no + 1),
-                            reason: format!("reading the object failed at line {}: {e}", st.line_no + 1),
+                            reason: format!(
+                                "reading the object failed at line {}: {e}",
+                                st.line_no + 1
+                            ),
                             retryable: true,
                         };
                         return Some((Err(f), st));
@@ -265,20 +270,37 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    async fn collect(body: &str, key: &str, format: DocumentFormat, path: Option<&str>) -> Vec<Result<Item, ItemFault>> {
+    async fn collect(
+        body: &str,
+        key: &str,
+        format: DocumentFormat,
+        path: Option<&str>,
+    ) -> Vec<Result<Item, ItemFault>> {
         let path = path.map(|p| JsonPath::parse(p).unwrap());
         let reader = std::io::Cursor::new(body.as_bytes().to_vec());
-        items(reader, key, format, path.as_ref()).await.collect().await
+        items(reader, key, format, path.as_ref())
+            .await
+            .collect()
+            .await
     }
 
     fn values(r: &[Result<Item, ItemFault>]) -> Vec<Value> {
-        r.iter().map(|i| i.as_ref().unwrap().value.clone()).collect()
+        r.iter()
+            .map(|i| i.as_ref().unwrap().value.clone())
+            .collect()
     }
 
     #[tokio::test]
     async fn a_json_document_is_one_item() {
         let r = collect("{\n  \"a\": 1\n}\n", "x.json", DocumentFormat::Auto, None).await;
-        assert_eq!(r, vec![Ok(Item { index: 0, line: None, value: json!({"a": 1}) })]);
+        assert_eq!(
+            r,
+            vec![Ok(Item {
+                index: 0,
+                line: None,
+                value: json!({"a": 1})
+            })]
+        );
     }
 
     #[tokio::test]
@@ -287,12 +309,26 @@ mod tests {
         let r = collect(doc, "x.json", DocumentFormat::Auto, Some("$.predictions")).await;
         assert_eq!(values(&r), vec![json!({"l": "a"}), json!({"l": "b"})]);
         assert_eq!(r[1].as_ref().unwrap().index, 1);
-        let r = collect(doc, "x.json", DocumentFormat::Auto, Some("$.predictions[*]")).await;
+        let r = collect(
+            doc,
+            "x.json",
+            DocumentFormat::Auto,
+            Some("$.predictions[*]"),
+        )
+        .await;
         assert_eq!(values(&r).len(), 2);
         let r = collect(doc, "x.json", DocumentFormat::Auto, Some("$.missing")).await;
-        assert!(r[0].as_ref().unwrap_err().reason.contains("selects nothing"));
+        assert!(r[0]
+            .as_ref()
+            .unwrap_err()
+            .reason
+            .contains("selects nothing"));
         let r = collect(doc, "x.json", DocumentFormat::Auto, Some("$.model")).await;
-        assert!(r[0].as_ref().unwrap_err().reason.contains("selects a string"));
+        assert!(r[0]
+            .as_ref()
+            .unwrap_err()
+            .reason
+            .contains("selects a string"));
     }
 
     #[tokio::test]
@@ -300,20 +336,53 @@ mod tests {
         let body = "{\"n\":1}\r\n\n{bad json\n{\"n\":4}"; // CRLF, blank line, no final newline
         let r = collect(body, "batch.jsonl", DocumentFormat::Auto, None).await;
         assert_eq!(r.len(), 3);
-        assert_eq!(r[0], Ok(Item { index: 0, line: Some(1), value: json!({"n": 1}) }));
+        assert_eq!(
+            r[0],
+            Ok(Item {
+                index: 0,
+                line: Some(1),
+                value: json!({"n": 1})
+            })
+        );
         let bad = r[1].as_ref().unwrap_err();
-        assert_eq!((bad.index, bad.line, bad.retryable), (Some(2), Some(3), false));
-        assert!(bad.reason.contains("line 3 is not valid JSON"), "{}", bad.reason);
-        assert_eq!(r[2], Ok(Item { index: 3, line: Some(4), value: json!({"n": 4}) }));
+        assert_eq!(
+            (bad.index, bad.line, bad.retryable),
+            (Some(2), Some(3), false)
+        );
+        assert!(
+            bad.reason.contains("line 3 is not valid JSON"),
+            "{}",
+            bad.reason
+        );
+        assert_eq!(
+            r[2],
+            Ok(Item {
+                index: 3,
+                line: Some(4),
+                value: json!({"n": 4})
+            })
+        );
     }
 
     #[tokio::test]
     async fn json_lines_are_detected_without_the_extension() {
-        let r = collect("{\"n\":1}\n{\"n\":2}\n", "out/predictions", DocumentFormat::Auto, None).await;
+        let r = collect(
+            "{\"n\":1}\n{\"n\":2}\n",
+            "out/predictions",
+            DocumentFormat::Auto,
+            None,
+        )
+        .await;
         assert_eq!(values(&r), vec![json!({"n": 1}), json!({"n": 2})]);
         assert_eq!(r[1].as_ref().unwrap().line, Some(2));
         // Forced JSON: the same body is invalid.
-        let r = collect("{\"n\":1}\n{\"n\":2}\n", "out/predictions", DocumentFormat::Json, None).await;
+        let r = collect(
+            "{\"n\":1}\n{\"n\":2}\n",
+            "out/predictions",
+            DocumentFormat::Json,
+            None,
+        )
+        .await;
         assert!(r[0].as_ref().unwrap_err().reason.contains("not valid JSON"));
         // Forced JSON Lines on a .json key.
         let r = collect("[1]\n[2]\n", "x.json", DocumentFormat::JsonLines, None).await;
@@ -322,10 +391,18 @@ mod tests {
 
     #[tokio::test]
     async fn empty_and_invalid_objects_are_clear_errors() {
-        for (body, key) in [("", "a.json"), ("  \n", "a.json"), ("", "a.jsonl"), ("\n\n", "a.jsonl")] {
+        for (body, key) in [
+            ("", "a.json"),
+            ("  \n", "a.json"),
+            ("", "a.jsonl"),
+            ("\n\n", "a.jsonl"),
+        ] {
             let r = collect(body, key, DocumentFormat::Auto, None).await;
             assert_eq!(r.len(), 1, "{key}");
-            assert!(r[0].as_ref().unwrap_err().reason.contains("empty"), "{key}: {r:?}");
+            assert!(
+                r[0].as_ref().unwrap_err().reason.contains("empty"),
+                "{key}: {r:?}"
+            );
         }
         let r = collect("{\"a\": ", "a.json", DocumentFormat::Auto, None).await;
         let f = r[0].as_ref().unwrap_err();

@@ -135,15 +135,21 @@ mod tests {
     #[test]
     fn rendering_is_deterministic_and_round_trips() {
         let item = json!({"z": 1, "a": [1, 2], "m": {"y": true, "b": null}});
-        let a = LoopInput::new(item.clone(), source(), &evaluation()).render().unwrap();
-        let b = LoopInput::new(item.clone(), source(), &evaluation()).render().unwrap();
+        let a = LoopInput::new(item.clone(), source(), &evaluation())
+            .render()
+            .unwrap();
+        let b = LoopInput::new(item.clone(), source(), &evaluation())
+            .render()
+            .unwrap();
         assert_eq!(a, b);
         assert!(!a.item_replaced);
         let back: LoopInput = serde_json::from_str(&a.content).unwrap();
         assert_eq!(back.task_object, item);
         assert_eq!(back.source, source());
         assert!(a.content.contains("\"taskObject\""));
-        assert!(a.content.contains("\"humanTaskActivationConditionResults\""));
+        assert!(a
+            .content
+            .contains("\"humanTaskActivationConditionResults\""));
         assert!(!a.content.contains("taskObjectIsReference"));
     }
 

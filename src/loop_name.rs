@@ -119,7 +119,10 @@ mod tests {
         assert_eq!(long.len(), MAX_NAME_LEN);
         assert!(is_valid(&long));
         let trailing = loop_name(Some("x--"), &o, 3);
-        assert!(trailing.starts_with("x-") && !trailing.starts_with("x--"), "{trailing}");
+        assert!(
+            trailing.starts_with("x-") && !trailing.starts_with("x--"),
+            "{trailing}"
+        );
         assert_eq!(loop_name(Some(""), &o, 3), loop_name(None, &o, 3));
         assert!(is_valid(&loop_name(Some("Ünï_"), &o, 3)));
     }
@@ -127,7 +130,19 @@ mod tests {
     #[test]
     fn validity_matches_the_model_pattern_on_edge_cases() {
         let re = model_regex();
-        for n in ["a", "0", "a--b", "a-b-c", "-a", "a-", "A", "a_b", "", &"a".repeat(63), &"a".repeat(64)] {
+        for n in [
+            "a",
+            "0",
+            "a--b",
+            "a-b-c",
+            "-a",
+            "a-",
+            "A",
+            "a_b",
+            "",
+            &"a".repeat(63),
+            &"a".repeat(64),
+        ] {
             let expected = re.is_match(n) && n.len() <= 63;
             assert_eq!(is_valid(n), expected, "{n:?}");
         }

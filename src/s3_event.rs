@@ -97,13 +97,15 @@ pub fn parse(payload: &Value) -> Result<Notification, NotAnS3Event> {
     let outcomes = records
         .iter()
         .enumerate()
-        .map(|(i, r)| match serde_json::from_value::<S3EventRecord>(r.clone()) {
-            Ok(record) => record_outcome(i, record),
-            Err(e) => RecordOutcome::Invalid {
-                record_index: i,
-                reason: format!("record is not an S3 event record: {e}"),
+        .map(
+            |(i, r)| match serde_json::from_value::<S3EventRecord>(r.clone()) {
+                Ok(record) => record_outcome(i, record),
+                Err(e) => RecordOutcome::Invalid {
+                    record_index: i,
+                    reason: format!("record is not an S3 event record: {e}"),
+                },
             },
-        })
+        )
         .collect();
     Ok(Notification::Records(outcomes))
 }
@@ -205,8 +207,9 @@ mod tests {
 
     #[test]
     fn a_put_record_becomes_a_created_object() {
-        let n = parse(&json!({"Records": [record("ObjectCreated:Put", "in/red+flower%282%29.json")]}))
-            .unwrap();
+        let n =
+            parse(&json!({"Records": [record("ObjectCreated:Put", "in/red+flower%282%29.json")]}))
+                .unwrap();
         let Notification::Records(records) = n else {
             panic!("records expected")
         };
@@ -240,10 +243,15 @@ mod tests {
         };
         assert_eq!(r.len(), 3);
         assert!(matches!(&r[0], RecordOutcome::Created(c) if c.object.key == "a.json"));
-        assert!(matches!(&r[1], RecordOutcome::Skipped { event_name, .. } if event_name == "ObjectRemoved:Delete"));
+        assert!(
+            matches!(&r[1], RecordOutcome::Skipped { event_name, .. } if event_name == "ObjectRemoved:Delete")
+        );
         match &r[2] {
             RecordOutcome::Created(c) => {
-                assert_eq!(c.object.version_id.as_deref(), Some("3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY"));
+                assert_eq!(
+                    c.object.version_id.as_deref(),
+                    Some("3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY")
+                );
                 assert_eq!(c.event_name, "ObjectCreated:CompleteMultipartUpload");
             }
             other => panic!("{other:?}"),
@@ -263,7 +271,10 @@ mod tests {
     #[test]
     fn a_bad_record_is_reported_without_dropping_the_others() {
         let mut no_key = record("ObjectCreated:Put", "x");
-        no_key["s3"]["object"].as_object_mut().unwrap().remove("key");
+        no_key["s3"]["object"]
+            .as_object_mut()
+            .unwrap()
+            .remove("key");
         let n = parse(&json!({"Records": [
             json!({"eventName": "ObjectCreated:Put"}),
             no_key,
@@ -273,15 +284,25 @@ mod tests {
         let Notification::Records(r) = n else {
             panic!("records expected")
         };
-        assert!(matches!(&r[0], RecordOutcome::Invalid { record_index: 0, reason } if reason.contains("not an S3 event record")));
-        assert!(matches!(&r[1], RecordOutcome::Invalid { record_index: 1, reason } if reason.contains("s3.object.key")));
+        assert!(
+            matches!(&r[0], RecordOutcome::Invalid { record_index: 0, reason } if reason.contains("not an S3 event record"))
+        );
+        assert!(
+            matches!(&r[1], RecordOutcome::Invalid { record_index: 1, reason } if reason.contains("s3.object.key"))
+        );
         assert!(matches!(&r[2], RecordOutcome::Created(_)));
     }
 
     #[test]
     fn payloads_that_are_not_s3_events_are_rejected_with_the_reason() {
         assert!(parse(&json!([1])).unwrap_err().0.contains("JSON object"));
-        assert!(parse(&json!({"detail-type": "x"})).unwrap_err().0.contains("no Records"));
-        assert!(parse(&json!({"Records": 3})).unwrap_err().0.contains("not a list"));
+        assert!(parse(&json!({"detail-type": "x"}))
+            .unwrap_err()
+            .0
+            .contains("no Records"));
+        assert!(parse(&json!({"Records": 3}))
+            .unwrap_err()
+            .0
+            .contains("not a list"));
     }
 }

@@ -54,7 +54,9 @@ pub enum InitError {
         reason: String,
     },
     /// The condition document read from S3 is invalid.
-    #[error("ACTIVATION_CONDITIONS: s3://{bucket}/{key} is not a valid condition document: {source}")]
+    #[error(
+        "ACTIVATION_CONDITIONS: s3://{bucket}/{key} is not a valid condition document: {source}"
+    )]
     ConditionsInvalid {
         /// Bucket of the condition document.
         bucket: String,
@@ -162,7 +164,10 @@ enum ItemOutcome {
     Started,
     AlreadyStarted,
     /// A failure; `flagged` tells whether the conditions had flagged the item.
-    Failed { failure: Failure, flagged: bool },
+    Failed {
+        failure: Failure,
+        flagged: bool,
+    },
 }
 
 impl StartHandler {
@@ -211,7 +216,9 @@ impl StartHandler {
                 RecordOutcome::Created(object) => self.process_object(&object, &mut summary).await,
                 RecordOutcome::Skipped { event_name, key } => {
                     tracing::info!(event_name, key, "record is not an object creation; skipped");
-                    summary.skipped_records.push(SkippedRecord { event_name, key });
+                    summary
+                        .skipped_records
+                        .push(SkippedRecord { event_name, key });
                 }
                 RecordOutcome::Invalid {
                     record_index,
@@ -347,7 +354,12 @@ impl StartHandler {
             Ok(e) => e,
             Err(e) => {
                 tracing::error!(item_index = item.index, line = item.line, error = %e, "item could not be evaluated");
-                return fail(format!("the activation conditions cannot be evaluated on this item: {e}"), None, false, false);
+                return fail(
+                    format!("the activation conditions cannot be evaluated on this item: {e}"),
+                    None,
+                    false,
+                    false,
+                );
             }
         };
         if !evaluation.flagged {
@@ -411,11 +423,16 @@ impl StartHandler {
                     // Describe it to be sure it is ours (same flow definition).
                     match self.existing_loop(name).await {
                         Some(Ok(status)) => Ok(LoopStart::AlreadyStarted { status }),
-                        Some(Err(other_flow)) => Err((format!("loop name {name} is in use by flow definition {other_flow}"), false)),
+                        Some(Err(other_flow)) => Err((
+                            format!("loop name {name} is in use by flow definition {other_flow}"),
+                            false,
+                        )),
                         None => {
                             tracing::warn!(loop_name = name, "ConflictException, and the loop could not be described; counted as already started");
                             let _ = e;
-                            Ok(LoopStart::AlreadyStarted { status: "Unknown".into() })
+                            Ok(LoopStart::AlreadyStarted {
+                                status: "Unknown".into(),
+                            })
                         }
                     }
                 }
@@ -424,18 +441,56 @@ impl StartHandler {
                     // was reviewed already. Anything else is a real validation failure.
                     match self.existing_loop(name).await {
                         Some(Ok(status)) => Ok(LoopStart::AlreadyStarted { status }),
-                        _ => Err((format!("StartHumanLoop refused the request (ValidationException): {}", e.message().unwrap_or("no message")), false)),
+                        _ => Err((
+                            format!(
+                                "StartHumanLoop refused the request (ValidationException): {}",
+                                e.message().unwrap_or("no message")
+                            ),
+                            false,
+                        )),
                     }
                 }
-                StartHumanLoopError::ServiceQuotaExceededException(e) => Err((format!("A2I quota exceeded (ServiceQuotaExceededException): {}", e.message().unwrap_or("no message")), true)),
-                StartHumanLoopError::ThrottlingException(e) => Err((format!("throttled by A2I after the SDK's retries (ThrottlingException): {}", e.message().unwrap_or("no message")), true)),
-                StartHumanLoopError::InternalServerException(e) => Err((format!("A2I internal error (InternalServerException): {}", e.message().unwrap_or("no message")), true)),
-                other => Err((format!("StartHumanLoop failed (HTTP {}): {other}", se.raw().status().as_u16()), true)),
+                StartHumanLoopError::ServiceQuotaExceededException(e) => Err((
+                    format!(
+                        "A2I quota exceeded (ServiceQuotaExceededException): {}",
+                        e.message().unwrap_or("no message")
+                    ),
+                    true,
+                )),
+                StartHumanLoopError::ThrottlingException(e) => Err((
+                    format!(
+                        "throttled by A2I after the SDK's retries (ThrottlingException): {}",
+                        e.message().unwrap_or("no message")
+                    ),
+                    true,
+                )),
+                StartHumanLoopError::InternalServerException(e) => Err((
+                    format!(
+                        "A2I internal error (InternalServerException): {}",
+                        e.message().unwrap_or("no message")
+                    ),
+                    true,
+                )),
+                other => Err((
+                    format!(
+                        "StartHumanLoop failed (HTTP {}): {other}",
+                        se.raw().status().as_u16()
+                    ),
+                    true,
+                )),
             },
             SdkError::TimeoutError(_) => Err(("StartHumanLoop timed out".into(), true)),
-            SdkError::DispatchFailure(e) => Err((format!("StartHumanLoop could not be sent: {:?}", e), true)),
-            SdkError::ResponseError(_) => Err(("StartHumanLoop returned an unreadable response".into(), true)),
-            SdkError::ConstructionFailure(_) => Err((format!("StartHumanLoop request could not be built: {err}"), false)),
+            SdkError::DispatchFailure(e) => {
+                Err((format!("StartHumanLoop could not be sent: {:?}", e), true))
+            }
+            SdkError::ResponseError(_) => Err((
+                "StartHumanLoop returned an unreadable response".into(),
+                true,
+            )),
+            SdkError::ConstructionFailure(_) => Err((
+                format!("StartHumanLoop request could not be built: {err}"),
+                false,
+            )),
             _ => Err((format!("StartHumanLoop failed: {err}"), true)),
         }
     }
@@ -443,14 +498,23 @@ impl StartHandler {
     /// `Some(Ok(status))` when a loop of this name exists on our flow definition,
     /// `Some(Err(flow))` when it belongs to another one, `None` when it cannot be described.
     async fn existing_loop(&self, name: &str) -> Option<Result<String, String>> {
-        match self.a2i.describe_human_loop().human_loop_name(name).send().await {
+        match self
+            .a2i
+            .describe_human_loop()
+            .human_loop_name(name)
+            .send()
+            .await
+        {
             Ok(out) if out.flow_definition_arn() == Some(self.flow_definition_arn.as_str()) => {
                 Some(Ok(out
                     .human_loop_status()
                     .map_or("Unknown", |s| s.as_str())
                     .to_owned()))
             }
-            Ok(out) => Some(Err(out.flow_definition_arn().unwrap_or("unknown").to_owned())),
+            Ok(out) => Some(Err(out
+                .flow_definition_arn()
+                .unwrap_or("unknown")
+                .to_owned())),
             Err(e) => {
                 tracing::debug!(loop_name = name, error = %e, "DescribeHumanLoop failed");
                 None
@@ -479,7 +543,10 @@ fn fault_failure(object: &ObjectRef, fault: ItemFault) -> Failure {
 
 /// Names an S3 read failure and says whether a retry may help.
 fn describe_get_error(
-    e: &SdkError<aws_sdk_s3::operation::get_object::GetObjectError, aws_sdk_s3::config::http::HttpResponse>,
+    e: &SdkError<
+        aws_sdk_s3::operation::get_object::GetObjectError,
+        aws_sdk_s3::config::http::HttpResponse,
+    >,
 ) -> (String, bool) {
     use aws_sdk_s3::operation::get_object::GetObjectError;
     match e {
@@ -487,18 +554,23 @@ fn describe_get_error(
             let status = se.raw().status().as_u16();
             match se.err() {
                 GetObjectError::NoSuchKey(_) => (
-                    "the object no longer exists (NoSuchKey): it was deleted after the event".into(),
+                    "the object no longer exists (NoSuchKey): it was deleted after the event"
+                        .into(),
                     false,
                 ),
                 other => {
-                    let code = aws_sdk_s3::error::ProvideErrorMetadata::code(other).unwrap_or("unknown");
+                    let code =
+                        aws_sdk_s3::error::ProvideErrorMetadata::code(other).unwrap_or("unknown");
                     let retryable = status >= 500 || status == 429 || code == "SlowDown";
                     let hint = if status == 412 {
                         ": the object was overwritten after the event; its new version has its own event"
                     } else {
                         ""
                     };
-                    (format!("GetObject failed with HTTP {status} ({code}){hint}"), retryable)
+                    (
+                        format!("GetObject failed with HTTP {status} ({code}){hint}"),
+                        retryable,
+                    )
                 }
             }
         }

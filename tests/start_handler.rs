@@ -38,7 +38,10 @@ fn config(extra: &[(&str, &str)]) -> StartConfig {
     let mut env: HashMap<String, String> = HashMap::from([
         ("FLOW_DEFINITION_ARN".into(), FLOW.into()),
         ("ACTIVATION_CONDITIONS".into(), LOW_CONFIDENCE.into()),
-        ("CONTENT_CLASSIFIERS".into(), "FreeOfPersonallyIdentifiableInformation".into()),
+        (
+            "CONTENT_CLASSIFIERS".into(),
+            "FreeOfPersonallyIdentifiableInformation".into(),
+        ),
     ]);
     for (k, v) in extra {
         env.insert((*k).into(), (*v).into());
@@ -80,12 +83,16 @@ fn started_ok(rec: &Recorder) -> Rule {
 }
 
 fn a2i_with(rules: &[&Rule]) -> A2i {
-    mock_client!(aws_sdk_sagemakera2iruntime, RuleMode::MatchAny, rules, |b| b
-        .retry_config(
+    mock_client!(
+        aws_sdk_sagemakera2iruntime,
+        RuleMode::MatchAny,
+        rules,
+        |b| b.retry_config(
             RetryConfig::standard()
                 .with_max_attempts(3)
                 .with_initial_backoff(Duration::from_millis(1))
-        ))
+        )
+    )
 }
 
 /// An error answer as A2I sends it on the wire (status, X-Amzn-ErrorType, JSON message).
@@ -118,7 +125,12 @@ fn summary_of(r: Result<Summary, StartError>) -> Summary {
 async fn flagged_items_get_a_loop_with_deterministic_input_and_classifiers() {
     let dir = tempfile::tempdir().unwrap();
     let key = "batch 7/results+final.jsonl"; // arrives as batch+7/results%2Bfinal.jsonl
-    let body = [prediction("a", 0.95), prediction("b", 0.41), prediction("c", 0.59)].join("\n");
+    let body = [
+        prediction("a", 0.95),
+        prediction("b", 0.41),
+        prediction("c", 0.59),
+    ]
+    .join("\n");
     let (s3, event) = upload(dir.path(), key, &body).await;
     let rec = Recorder::default();
     let a2i = a2i_with(&[&started_ok(&rec)]);
@@ -128,7 +140,14 @@ async fn flagged_items_get_a_loop_with_deterministic_input_and_classifiers() {
 
     let summary = handler.handle(&event).await.unwrap();
     assert_eq!(
-        (summary.objects, summary.items, summary.flagged, summary.started, summary.skipped, summary.failed),
+        (
+            summary.objects,
+            summary.items,
+            summary.flagged,
+            summary.started,
+            summary.skipped,
+            summary.failed
+        ),
         (1, 3, 2, 2, 1, 0)
     );
 
@@ -136,7 +155,10 @@ async fn flagged_items_get_a_loop_with_deterministic_input_and_classifiers() {
     requests.sort_by_key(|r| r.human_loop_name().unwrap().to_owned());
     for r in &requests {
         let name = r.human_loop_name().unwrap();
-        assert!(name.starts_with("docs-") && loop_name::is_valid(name), "{name}");
+        assert!(
+            name.starts_with("docs-") && loop_name::is_valid(name),
+            "{name}"
+        );
         assert_eq!(r.flow_definition_arn(), Some(FLOW));
         let classifiers: Vec<&str> = r
             .data_attributes()
@@ -161,7 +183,8 @@ async fn flagged_items_get_a_loop_with_deterministic_input_and_classifiers() {
         .iter()
         .map(|r| {
             let input: LoopInput =
-                serde_json::from_str(r.human_loop_input().unwrap().input_content().unwrap()).unwrap();
+                serde_json::from_str(r.human_loop_input().unwrap().input_content().unwrap())
+                    .unwrap();
             input.task_object["id"].clone()
         })
         .collect();
@@ -184,7 +207,12 @@ async fn a_redelivered_event_starts_each_loop_once() {
         mock!(A2i::start_human_loop)
             .match_requests(move |r| {
                 let name = r.human_loop_name().unwrap().to_owned();
-                let content = r.human_loop_input().unwrap().input_content().unwrap().to_owned();
+                let content = r
+                    .human_loop_input()
+                    .unwrap()
+                    .input_content()
+                    .unwrap()
+                    .to_owned();
                 let mut inputs = inputs.lock().unwrap();
                 if let Some(previous) = inputs.get(&name) {
                     assert_eq!(previous, &content, "redelivery must send identical input");
@@ -194,10 +222,18 @@ async fn a_redelivered_event_starts_each_loop_once() {
                 seen.lock().unwrap().push(name);
                 true
             })
-            .then_output(|| StartHumanLoopOutput::builder().human_loop_arn("arn:aws:sagemaker:us-east-1:111122223333:human-loop/x").build())
+            .then_output(|| {
+                StartHumanLoopOutput::builder()
+                    .human_loop_arn("arn:aws:sagemaker:us-east-1:111122223333:human-loop/x")
+                    .build()
+            })
     };
     let conflict = mock!(A2i::start_human_loop).then_error(|| {
-        StartHumanLoopError::ConflictException(ConflictException::builder().message("active with different input").build())
+        StartHumanLoopError::ConflictException(
+            ConflictException::builder()
+                .message("active with different input")
+                .build(),
+        )
     });
     let describe = mock!(A2i::describe_human_loop).then_output(|| {
         DescribeHumanLoopOutput::builder()
@@ -214,10 +250,17 @@ async fn a_redelivered_event_starts_each_loop_once() {
     let once = handler.handle(&event).await.unwrap();
     let twice = handler.handle(&event).await.unwrap();
     assert_eq!((once.started, once.already_started), (2, 0));
-    assert_eq!((twice.started, twice.already_started, twice.failed), (0, 2, 0));
+    assert_eq!(
+        (twice.started, twice.already_started, twice.failed),
+        (0, 2, 0)
+    );
     assert_eq!(seen.lock().unwrap().len(), 2, "each loop is started once");
     assert_eq!(conflict.num_calls(), 2);
-    assert_eq!(describe.num_calls(), 2, "a conflict is confirmed with DescribeHumanLoop");
+    assert_eq!(
+        describe.num_calls(),
+        2,
+        "a conflict is confirmed with DescribeHumanLoop"
+    );
 }
 
 #[tokio::test]
@@ -228,9 +271,15 @@ async fn throttling_is_retried_by_the_sdk_then_succeeds() {
         .sequence()
         .http_response(|| wire_error(429, "ThrottlingException"))
         .times(2)
-        .output(|| StartHumanLoopOutput::builder().human_loop_arn("arn:aws:sagemaker:us-east-1:111122223333:human-loop/x").build())
+        .output(|| {
+            StartHumanLoopOutput::builder()
+                .human_loop_arn("arn:aws:sagemaker:us-east-1:111122223333:human-loop/x")
+                .build()
+        })
         .build();
-    let handler = StartHandler::new(config(&[]), s3, a2i_with(&[&rule])).await.unwrap();
+    let handler = StartHandler::new(config(&[]), s3, a2i_with(&[&rule]))
+        .await
+        .unwrap();
     let summary = handler.handle(&event).await.unwrap();
     assert_eq!((summary.started, summary.failed), (1, 0));
     assert_eq!(rule.num_calls(), 3, "two throttled attempts, then success");
@@ -239,11 +288,22 @@ async fn throttling_is_retried_by_the_sdk_then_succeeds() {
 #[tokio::test]
 async fn quota_exceeded_fails_retryably_after_the_other_items_are_started() {
     let dir = tempfile::tempdir().unwrap();
-    let body = [prediction("a", 0.1), prediction("quota", 0.2), prediction("c", 0.3)].join("\n");
+    let body = [
+        prediction("a", 0.1),
+        prediction("quota", 0.2),
+        prediction("c", 0.3),
+    ]
+    .join("\n");
     let (s3, event) = upload(dir.path(), "three.jsonl", &body).await;
     let rec = Recorder::default();
     let quota = mock!(A2i::start_human_loop)
-        .match_requests(|r| r.human_loop_input().unwrap().input_content().unwrap().contains("\"quota\""))
+        .match_requests(|r| {
+            r.human_loop_input()
+                .unwrap()
+                .input_content()
+                .unwrap()
+                .contains("\"quota\"")
+        })
         .then_http_response(|| wire_error(402, "ServiceQuotaExceededException"));
     let handler = StartHandler::new(config(&[]), s3, a2i_with(&[&quota, &started_ok(&rec)]))
         .await
@@ -254,31 +314,54 @@ async fn quota_exceeded_fails_retryably_after_the_other_items_are_started() {
     let message = err.to_string();
     assert!(message.contains("1 of 3 items failed"), "{message}");
     let summary = summary_of(Err(err));
-    assert_eq!((summary.flagged, summary.started, summary.failed), (3, 2, 1));
+    assert_eq!(
+        (summary.flagged, summary.started, summary.failed),
+        (3, 2, 1)
+    );
     assert_eq!(rec.names().len(), 2);
     let f = &summary.failures[0];
-    assert_eq!((f.item_index, f.line, f.retryable), (Some(1), Some(2), true));
-    assert!(f.reason.contains("ServiceQuotaExceededException"), "{}", f.reason);
+    assert_eq!(
+        (f.item_index, f.line, f.retryable),
+        (Some(1), Some(2), true)
+    );
+    assert!(
+        f.reason.contains("ServiceQuotaExceededException"),
+        "{}",
+        f.reason
+    );
     assert!(f.loop_name.is_some());
 }
 
 #[tokio::test]
 async fn a_bad_json_line_is_reported_and_the_good_lines_still_get_loops() {
     let dir = tempfile::tempdir().unwrap();
-    let body = format!("{}\n{{\"id\": \"broken\", \n{}\n", prediction("a", 0.1), prediction("c", 0.2));
+    let body = format!(
+        "{}\n{{\"id\": \"broken\", \n{}\n",
+        prediction("a", 0.1),
+        prediction("c", 0.2)
+    );
     let (s3, event) = upload(dir.path(), "mixed.jsonl", &body).await;
     let rec = Recorder::default();
-    let handler = StartHandler::new(config(&[]), s3, a2i_with(&[&started_ok(&rec)])).await.unwrap();
+    let handler = StartHandler::new(config(&[]), s3, a2i_with(&[&started_ok(&rec)]))
+        .await
+        .unwrap();
 
     let err = handler.handle(&event).await.unwrap_err();
-    assert!(!err.is_retryable(), "bad content cannot be fixed by a retry");
+    assert!(
+        !err.is_retryable(),
+        "bad content cannot be fixed by a retry"
+    );
     let summary = summary_of(Err(err));
     assert_eq!((summary.items, summary.started, summary.failed), (3, 2, 1));
     let f = &summary.failures[0];
     assert_eq!(f.line, Some(2));
     assert_eq!(f.key.as_deref(), Some("mixed.jsonl"));
     assert_eq!(f.bucket.as_deref(), Some(BUCKET));
-    assert!(f.reason.contains("line 2 is not valid JSON"), "{}", f.reason);
+    assert!(
+        f.reason.contains("line 2 is not valid JSON"),
+        "{}",
+        f.reason
+    );
 }
 
 #[tokio::test]
@@ -287,9 +370,16 @@ async fn an_item_too_large_for_input_content_is_sent_as_its_s3_reference() {
     let big = json!({"id": "big", "text": "x".repeat(MAX_INPUT_CONTENT_CHARS), "predictions": [{"label": "l", "confidence": 0.1}]}).to_string();
     let (s3, event) = upload(dir.path(), "big.json", &big).await;
     let rec = Recorder::default();
-    let handler = StartHandler::new(config(&[]), s3, a2i_with(&[&started_ok(&rec)])).await.unwrap();
+    let handler = StartHandler::new(config(&[]), s3, a2i_with(&[&started_ok(&rec)]))
+        .await
+        .unwrap();
     assert_eq!(handler.handle(&event).await.unwrap().started, 1);
-    let content = rec.requests()[0].human_loop_input().unwrap().input_content().unwrap().to_owned();
+    let content = rec.requests()[0]
+        .human_loop_input()
+        .unwrap()
+        .input_content()
+        .unwrap()
+        .to_owned();
     assert!(content.chars().count() <= MAX_INPUT_CONTENT_CHARS);
     let input: LoopInput = serde_json::from_str(&content).unwrap();
     assert_eq!(input.task_object, json!(format!("s3://{BUCKET}/big.json")));
@@ -300,18 +390,31 @@ async fn an_item_too_large_for_input_content_is_sent_as_its_s3_reference() {
 async fn a_deleted_object_is_a_reported_failure_not_a_silent_success() {
     let dir = tempfile::tempdir().unwrap();
     let (s3, event) = upload(dir.path(), "gone.json", &prediction("a", 0.1)).await;
-    s3.delete_object().bucket(BUCKET).key("gone.json").send().await.unwrap();
-    let handler = StartHandler::new(config(&[]), s3, a2i_with(&[])).await.unwrap();
+    s3.delete_object()
+        .bucket(BUCKET)
+        .key("gone.json")
+        .send()
+        .await
+        .unwrap();
+    let handler = StartHandler::new(config(&[]), s3, a2i_with(&[]))
+        .await
+        .unwrap();
     let err = handler.handle(&event).await.unwrap_err();
     let summary = summary_of(Err(err));
     assert_eq!((summary.objects, summary.items, summary.failed), (1, 0, 1));
-    assert!(summary.failures[0].reason.contains("NoSuchKey"), "{:?}", summary.failures);
+    assert!(
+        summary.failures[0].reason.contains("NoSuchKey"),
+        "{:?}",
+        summary.failures
+    );
 }
 
 #[tokio::test]
 async fn the_s3_test_event_is_acknowledged() {
     let dir = tempfile::tempdir().unwrap();
-    let handler = StartHandler::new(config(&[]), local_s3(dir.path()), a2i_with(&[])).await.unwrap();
+    let handler = StartHandler::new(config(&[]), local_s3(dir.path()), a2i_with(&[]))
+        .await
+        .unwrap();
     let summary = handler
         .handle(&json!({"Service": "Amazon S3", "Event": "s3:TestEvent", "Time": "2026-11-21T10:00:00.000Z", "Bucket": BUCKET, "RequestId": "R", "HostId": "H"}))
         .await
@@ -324,10 +427,25 @@ async fn the_s3_test_event_is_acknowledged() {
 async fn conditions_can_be_read_from_s3_at_cold_start() {
     let dir = tempfile::tempdir().unwrap();
     let s3 = local_s3(dir.path());
-    put(&s3, "config", "review/conditions.json", LOW_CONFIDENCE.as_bytes()).await;
-    put(&s3, "config", "review/broken.json", br#"{"Conditions": []}"#).await;
+    put(
+        &s3,
+        "config",
+        "review/conditions.json",
+        LOW_CONFIDENCE.as_bytes(),
+    )
+    .await;
+    put(
+        &s3,
+        "config",
+        "review/broken.json",
+        br#"{"Conditions": []}"#,
+    )
+    .await;
     let ok = StartHandler::new(
-        config(&[("ACTIVATION_CONDITIONS", "s3://config/review/conditions.json")]),
+        config(&[(
+            "ACTIVATION_CONDITIONS",
+            "s3://config/review/conditions.json",
+        )]),
         s3.clone(),
         a2i_with(&[]),
     )
@@ -340,7 +458,12 @@ async fn conditions_can_be_read_from_s3_at_cold_start() {
     )
     .await
     .unwrap_err();
-    assert!(broken.to_string().contains("s3://config/review/broken.json"), "{broken}");
+    assert!(
+        broken
+            .to_string()
+            .contains("s3://config/review/broken.json"),
+        "{broken}"
+    );
     let missing = StartHandler::new(
         config(&[("ACTIVATION_CONDITIONS", "s3://config/review/absent.json")]),
         s3,
@@ -348,14 +471,187 @@ async fn conditions_can_be_read_from_s3_at_cold_start() {
     )
     .await
     .unwrap_err();
-    assert!(missing.to_string().contains("reading s3://config/review/absent.json failed"), "{missing}");
+    assert!(
+        missing
+            .to_string()
+            .contains("reading s3://config/review/absent.json failed"),
+        "{missing}"
+    );
 }
 
 #[tokio::test]
 async fn a_payload_that_is_not_an_s3_event_is_a_non_retryable_error() {
     let dir = tempfile::tempdir().unwrap();
-    let handler = StartHandler::new(config(&[]), local_s3(dir.path()), a2i_with(&[])).await.unwrap();
-    let err = handler.handle(&json!({"detail-type": "Scheduled Event"})).await.unwrap_err();
+    let handler = StartHandler::new(config(&[]), local_s3(dir.path()), a2i_with(&[]))
+        .await
+        .unwrap();
+    let err = handler
+        .handle(&json!({"detail-type": "Scheduled Event"}))
+        .await
+        .unwrap_err();
     assert!(!err.is_retryable());
     assert!(err.to_string().contains("not an S3 event"), "{err}");
+}
+
+#[tokio::test]
+async fn validation_errors_are_reported_per_item_and_a_finished_loop_counts_as_started() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = [
+        prediction("rejected", 0.1),
+        prediction("finished", 0.2),
+        prediction("ok", 0.3),
+    ]
+    .join("\n");
+    let (s3, event) = upload(dir.path(), "v.jsonl", &body).await;
+    let rec = Recorder::default();
+    let finished_name: Arc<Mutex<Option<String>>> = Arc::default();
+    let rejected = mock!(A2i::start_human_loop)
+        .match_requests(|r| {
+            r.human_loop_input()
+                .unwrap()
+                .input_content()
+                .unwrap()
+                .contains("\"rejected\"")
+        })
+        .then_http_response(|| wire_error(400, "ValidationException"));
+    let finished = {
+        let finished_name = finished_name.clone();
+        mock!(A2i::start_human_loop)
+            .match_requests(move |r| {
+                let hit = r
+                    .human_loop_input()
+                    .unwrap()
+                    .input_content()
+                    .unwrap()
+                    .contains("\"finished\"");
+                if hit {
+                    *finished_name.lock().unwrap() = r.human_loop_name().map(str::to_owned);
+                }
+                hit
+            })
+            .then_http_response(|| wire_error(400, "ValidationException"))
+    };
+    // DescribeHumanLoop knows only the finished loop.
+    let describe = {
+        let finished_name = finished_name.clone();
+        mock!(A2i::describe_human_loop)
+            .match_requests(move |r| {
+                r.human_loop_name() == finished_name.lock().unwrap().as_deref()
+            })
+            .then_output(|| {
+                DescribeHumanLoopOutput::builder()
+                    .human_loop_name("done")
+                    .human_loop_arn("arn:aws:sagemaker:us-east-1:111122223333:human-loop/done")
+                    .flow_definition_arn(FLOW)
+                    .human_loop_status(HumanLoopStatus::Completed)
+                    .creation_time(aws_smithy_types::DateTime::from_secs(1_700_000_000))
+                    .build()
+            })
+    };
+    let not_found = mock!(A2i::describe_human_loop)
+        .then_http_response(|| wire_error(404, "ResourceNotFoundException"));
+    let handler = StartHandler::new(
+        config(&[]),
+        s3,
+        a2i_with(&[
+            &rejected,
+            &finished,
+            &describe,
+            &not_found,
+            &started_ok(&rec),
+        ]),
+    )
+    .await
+    .unwrap();
+    let err = handler.handle(&event).await.unwrap_err();
+    assert!(!err.is_retryable());
+    let summary = summary_of(Err(err));
+    assert_eq!(
+        (
+            summary.flagged,
+            summary.started,
+            summary.already_started,
+            summary.failed
+        ),
+        (3, 1, 1, 1)
+    );
+    let f = &summary.failures[0];
+    assert_eq!(f.item_index, Some(0));
+    assert!(f.reason.contains("ValidationException"), "{}", f.reason);
+    assert!(!f.retryable);
+}
+
+#[tokio::test]
+async fn server_errors_that_outlast_the_sdk_retries_are_retryable_failures() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s3, event) = upload(dir.path(), "one.json", &prediction("a", 0.1)).await;
+    let rule = mock!(A2i::start_human_loop)
+        .sequence()
+        .http_response(|| wire_error(500, "InternalServerException"))
+        .times(3)
+        .build();
+    let handler = StartHandler::new(config(&[]), s3, a2i_with(&[&rule]))
+        .await
+        .unwrap();
+    let err = handler.handle(&event).await.unwrap_err();
+    assert!(err.is_retryable());
+    assert_eq!(rule.num_calls(), 3, "the SDK tried three times");
+    let summary = summary_of(Err(err));
+    assert!(
+        summary.failures[0]
+            .reason
+            .contains("InternalServerException"),
+        "{:?}",
+        summary.failures
+    );
+}
+
+#[tokio::test]
+async fn an_item_the_conditions_cannot_read_is_a_reported_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = format!(
+        "{}\n{{\"id\": \"no predictions here\"}}\n",
+        prediction("a", 0.9)
+    );
+    let (s3, event) = upload(dir.path(), "shape.jsonl", &body).await;
+    let handler = StartHandler::new(config(&[]), s3, a2i_with(&[]))
+        .await
+        .unwrap();
+    let summary = summary_of(handler.handle(&event).await);
+    assert_eq!((summary.items, summary.skipped, summary.failed), (2, 1, 1));
+    assert_eq!(summary.failures[0].line, Some(2));
+    assert!(
+        summary.failures[0].reason.contains("cannot be evaluated"),
+        "{:?}",
+        summary.failures
+    );
+}
+
+#[tokio::test]
+async fn every_record_of_an_event_is_processed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s3, mut event) = upload(dir.path(), "first.json", &prediction("a", 0.1)).await;
+    let etag = put(
+        &s3,
+        BUCKET,
+        "second file.json",
+        prediction("b", 0.2).as_bytes(),
+    )
+    .await;
+    let second = s3_put_event(BUCKET, "second file.json", &etag, 10)["Records"][0].clone();
+    event["Records"].as_array_mut().unwrap().push(second);
+    let mut delete = event["Records"][0].clone();
+    delete["eventName"] = json!("ObjectRemoved:Delete");
+    event["Records"].as_array_mut().unwrap().push(delete);
+    let rec = Recorder::default();
+    let handler = StartHandler::new(config(&[]), s3, a2i_with(&[&started_ok(&rec)]))
+        .await
+        .unwrap();
+    let summary = handler.handle(&event).await.unwrap();
+    assert_eq!((summary.objects, summary.started), (2, 2));
+    assert_eq!(summary.skipped_records.len(), 1);
+    assert_eq!(
+        summary.skipped_records[0].event_name,
+        "ObjectRemoved:Delete"
+    );
 }

@@ -11,7 +11,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     // Honours AWS_LAMBDA_LOG_FORMAT=JSON and AWS_LAMBDA_LOG_LEVEL; CloudWatch needs it.
     lambda_runtime::tracing::init_default_subscriber();
 
-    let config = StartConfig::from_env().inspect_err(|e| tracing::error!(error = %e, "bad configuration"))?;
+    let config = StartConfig::from_env()
+        .inspect_err(|e| tracing::error!(error = %e, "bad configuration"))?;
     // SDK config is expensive, clients are cheap: both once, at cold start.
     let sdk = a2i_review::aws::sdk_config().await;
     let handler = StartHandler::new(
@@ -30,7 +31,12 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             .instrument(span)
             .await
             .map_err(|e: StartError| Diagnostic {
-                error_type: if e.is_retryable() { "Retryable" } else { "NonRetryable" }.into(),
+                error_type: if e.is_retryable() {
+                    "Retryable"
+                } else {
+                    "NonRetryable"
+                }
+                .into(),
                 error_message: e.to_string(),
             })
     }))

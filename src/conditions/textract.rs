@@ -535,8 +535,16 @@ mod tests {
         ));
         let e = c.evaluate(&kv_low_words_high).unwrap();
         assert!(e.flagged);
-        assert!(e.reasons[0].contains("key-value confidence 41.3"), "{:?}", e.reasons);
-        assert!(!e.reasons[0].contains("word"), "only what held is a reason: {:?}", e.reasons);
+        assert!(
+            e.reasons[0].contains("key-value confidence 41.3"),
+            "{:?}",
+            e.reasons
+        );
+        assert!(
+            !e.reasons[0].contains("word"),
+            "only what held is a reason: {:?}",
+            e.reasons
+        );
         // Key-value high, every word low.
         let words_low = response(kv_blocks(
             "a",

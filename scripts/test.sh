@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The project's test command (README): every Rust test of the workspace, then the checks that
+# need tools from PyPI (installed into .tools/ by the scripts themselves).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+cargo test --workspace --all-targets --locked
+cargo test --workspace --doc --locked
