@@ -1,0 +1,597 @@
+//! The status handler: A2I loop-status events to reviewed results in S3.
+//!
+//! EventBridge delivers `SageMaker A2I HumanLoop Status Change` events at least once, and
+//! SageMaker may send several events for one change. For each event [`StatusHandler::handle`]:
+//!
+//! 1. **Parses** the event ([`event`]): another `source` or `detail-type` is a non-retryable
+//!    error naming the value (the rule is wider than it should be); a loop of another flow
+//!    definition (when `FLOW_DEFINITION_ARN` is set) is **ignored** with a log line.
+//! 2. **Completed**: reads `output.json` from `detail.humanLoopOutput.outputS3Uri`
+//!    ([`output`]). Missing (`NoSuchKey`; A2I can write it after the event) is *retryable*;
+//!    a malformed file is not. The function's role needs `s3:ListBucket` on the output bucket:
+//!    without it S3 answers a missing object with 403 `AccessDenied`, which is not retried.
+//!    When the event carries no `flowDefinitionArn`, the file's one is used for the filter.
+//! 3. **Failed / Stopped**: recorded from the event alone (status, `failureCode`,
+//!    `failureReason`, the output URI if any). `output.json` is not read: A2I documents none
+//!    for these statuses, and reading one only when it happens to exist would make the result's
+//!    key depend on timing. Failed logs at error level.
+//! 4. Any other status (`InProgress`, `Stopping`, unknown values) is a non-retryable error.
+//! 5. **Writes** one [`ReviewedResult`] to `RESULTS_BUCKET` under [`result_key`] with
+//!    `content-type: application/json`.
+//!
+//! ## Decisions
+//!
+//! - **Key**: `{RESULTS_PREFIX}{source bucket}/{source key}/{loop name}.json` when the loop
+//!   input names its source (loops of the start handler), else
+//!   `{RESULTS_PREFIX}_no-source/{loop name}.json` (Failed/Stopped events, loops started by
+//!   someone else); keys over 1024 bytes are shortened with a hash. See [`result_key`].
+//! - **Idempotency**: the document depends only on the event and `output.json`: the
+//!   completion time is the event's `time` (when A2I reported the status), never the clock;
+//!   serialization is deterministic. A duplicate event rewrites the same bytes. Two distinct
+//!   events for the same change (SageMaker may send both) write the same key; they differ at
+//!   most in `completionTime`.
+//! - **Agreement**: per dotted answer field, with majority defined as more than half of all
+//!   answers; see [`agreement`].
+//! - **Logs**: one line per event with the event id, loop name, status, outcome and result key
+//!   (and error kind); never answer or item content, nor the failure reason.
+
+pub mod agreement;
+pub mod error;
+pub mod event;
+mod json;
+pub mod output;
+pub mod result;
+
+use aws_sdk_s3::primitives::ByteStream;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::config::StatusConfig;
+use crate::source::parse_s3_uri;
+
+pub use error::StatusError;
+pub use event::{parse_event, A2iStatusDetail, HumanLoopStatus, LoopName, StatusEvent};
+pub use json::FieldError;
+pub use output::{HumanAnswer, HumanLoopOutput};
+pub use result::{result_key, FinalStatus, LoopInputParts, ReviewedResult};
+
+/// What happened to an event; the Lambda's JSON result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(
+    tag = "outcome",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
+pub enum StatusOutcome {
+    /// A reviewed result was written (or rewritten with the same bytes).
+    Written {
+        /// The loop.
+        human_loop_name: String,
+        /// Its final status.
+        status: FinalStatus,
+        /// Bucket of the result.
+        result_bucket: String,
+        /// Key of the result.
+        result_key: String,
+    },
+    /// The loop belongs to another flow definition; nothing was written.
+    Ignored {
+        /// The loop.
+        human_loop_name: String,
+        /// The loop's flow definition.
+        flow_definition_arn: String,
+        /// Why it was ignored.
+        reason: String,
+    },
+}
+
+/// The status handler: settings plus the S3 client, built once per cold start.
+#[derive(Debug, Clone)]
+pub struct StatusHandler {
+    config: StatusConfig,
+    s3: aws_sdk_s3::Client,
+}
+
+/// An outcome with what the log line needs besides it.
+struct Processed {
+    outcome: StatusOutcome,
+    /// `failureCode` of a Failed or Stopped loop.
+    failure_code: Option<String>,
+}
+
+impl StatusHandler {
+    /// Takes the settings and a client (a real one, or one over an in-process S3 in tests).
+    pub fn new(config: StatusConfig, s3: aws_sdk_s3::Client) -> Self {
+        Self { config, s3 }
+    }
+
+    /// Handles one EventBridge event, given as raw JSON so a malformed event gets a typed error
+    /// rather than a deserialization failure outside the handler.
+    pub async fn handle(&self, event: Value) -> Result<StatusOutcome, StatusError> {
+        let event_id = event
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let result = self.process(event).await;
+        log_result(&event_id, &result);
+        result.map(|p| p.outcome)
+    }
+
+    async fn process(&self, raw: Value) -> Result<Processed, StatusError> {
+        let event = parse_event(raw)?;
+        let name = &event.detail.human_loop_name;
+        let status = match &event.detail.human_loop_status {
+            HumanLoopStatus::Completed => FinalStatus::Completed,
+            HumanLoopStatus::Failed => FinalStatus::Failed,
+            HumanLoopStatus::Stopped => FinalStatus::Stopped,
+            other => {
+                return Err(StatusError::UnexpectedStatus {
+                    loop_name: name.to_string(),
+                    status: other.to_string(),
+                })
+            }
+        };
+        if let Some(ignored) = self.foreign_flow(name, event.detail.flow_definition_arn.as_deref())
+        {
+            return Ok(Processed {
+                outcome: ignored,
+                failure_code: None,
+            });
+        }
+        let parts = match status {
+            FinalStatus::Completed => {
+                let output = self.read_output(&event.detail).await?;
+                if event.detail.flow_definition_arn.is_none() {
+                    if let Some(ignored) =
+                        self.foreign_flow(name, Some(&output.flow_definition_arn))
+                    {
+                        return Ok(Processed {
+                            outcome: ignored,
+                            failure_code: None,
+                        });
+                    }
+                }
+                Some(output)
+            }
+            FinalStatus::Failed | FinalStatus::Stopped => None,
+        };
+        let result = build_result(&event, status, parts);
+        let key = result_key(&self.config.results_prefix, result.source.as_ref(), name);
+        self.write(&key, result.to_json_bytes()).await?;
+        let outcome = StatusOutcome::Written {
+            human_loop_name: name.to_string(),
+            status,
+            result_bucket: self.config.results_bucket.clone(),
+            result_key: key,
+        };
+        Ok(Processed {
+            outcome,
+            failure_code: event.detail.failure_code,
+        })
+    }
+
+    /// `Some(Ignored)` when a flow definition is configured and `arn` is another one.
+    fn foreign_flow(&self, name: &LoopName, arn: Option<&str>) -> Option<StatusOutcome> {
+        let (wanted, arn) = (self.config.flow_definition_arn.as_deref()?, arn?);
+        (wanted != arn).then(|| StatusOutcome::Ignored {
+            human_loop_name: name.to_string(),
+            flow_definition_arn: arn.to_owned(),
+            reason: format!("the loop belongs to another flow definition than {wanted}"),
+        })
+    }
+
+    /// Reads and parses `output.json`, checking it belongs to the event's loop.
+    async fn read_output(&self, detail: &A2iStatusDetail) -> Result<HumanLoopOutput, StatusError> {
+        let loop_name = detail.human_loop_name.to_string();
+        let uri = detail
+            .output_s3_uri()
+            .ok_or_else(|| StatusError::MissingOutputUri {
+                loop_name: loop_name.clone(),
+            })?;
+        let (bucket, key) = parse_s3_uri(uri).map_err(|e| StatusError::InvalidOutputUri {
+            loop_name: loop_name.clone(),
+            uri: e.uri,
+            rule: e.rule,
+        })?;
+        let response = self
+            .s3
+            .get_object()
+            .bucket(&bucket)
+            .key(&key)
+            .send()
+            .await
+            .map_err(|err| {
+                if err.as_service_error().is_some_and(|e| e.is_no_such_key()) {
+                    StatusError::OutputNotFound {
+                        bucket: bucket.clone(),
+                        key: key.clone(),
+                    }
+                } else {
+                    StatusError::s3("GetObject", &bucket, &key, &err)
+                }
+            })?;
+        let bytes = response
+            .body
+            .collect()
+            .await
+            .map_err(|e| StatusError::S3 {
+                operation: "GetObject",
+                bucket: bucket.clone(),
+                key: key.clone(),
+                retryable: true,
+                detail: format!("reading the body failed: {e}"),
+            })?
+            .into_bytes();
+        let invalid = |problem: String| StatusError::InvalidOutput {
+            bucket: bucket.clone(),
+            key: key.clone(),
+            problem,
+        };
+        let output = HumanLoopOutput::parse(&bytes).map_err(|e| invalid(e.to_string()))?;
+        if output.human_loop_name != detail.human_loop_name.as_str() {
+            return Err(invalid(format!(
+                "humanLoopName is {:?}, but the event is for loop {:?}",
+                output.human_loop_name,
+                detail.human_loop_name.as_str()
+            )));
+        }
+        if let Some(arn) = detail.flow_definition_arn.as_deref() {
+            if output.flow_definition_arn != arn {
+                return Err(invalid(format!(
+                    "flowDefinitionArn is {:?}, but the event says {arn:?}",
+                    output.flow_definition_arn
+                )));
+            }
+        }
+        Ok(output)
+    }
+
+    async fn write(&self, key: &str, body: Vec<u8>) -> Result<(), StatusError> {
+        let bucket = &self.config.results_bucket;
+        self.s3
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .content_type("application/json")
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .map_err(|err| StatusError::s3("PutObject", bucket, key, &err))?;
+        Ok(())
+    }
+}
+
+/// Joins the event, the loop input and the answers into the result document.
+fn build_result(
+    event: &StatusEvent,
+    status: FinalStatus,
+    output: Option<HumanLoopOutput>,
+) -> ReviewedResult {
+    let d = &event.detail;
+    let (parts, flow_from_output, answers) = match output {
+        Some(o) => (
+            LoopInputParts::from_input_content(o.input_content.as_ref()),
+            Some(o.flow_definition_arn),
+            Some(o.human_answers),
+        ),
+        None => (LoopInputParts::default(), None, None),
+    };
+    let agreement = answers.as_ref().and_then(|a| {
+        let contents: Vec<&Value> = a.iter().map(|h| &h.answer_content).collect();
+        agreement::agreement(&contents)
+    });
+    ReviewedResult {
+        schema_version: result::RESULT_SCHEMA_VERSION,
+        human_loop_name: d.human_loop_name.clone(),
+        human_loop_arn: event::human_loop_arn(event).map(str::to_owned),
+        flow_definition_arn: d.flow_definition_arn.clone().or(flow_from_output),
+        status,
+        creation_time: d.creation_time,
+        completion_time: event.time,
+        failure_code: d.failure_code.clone(),
+        failure_reason: d.failure_reason.clone(),
+        output_s3_uri: d.output_s3_uri().map(str::to_owned),
+        source: parts.source,
+        activation_reasons: parts.activation_reasons,
+        human_task_activation_condition_results: parts.condition_results,
+        answer_count: answers.as_ref().map(Vec::len),
+        human_answers: answers,
+        agreement,
+    }
+}
+
+/// The one log line per event. Failed loops and errors are logged at error level (retryable
+/// errors at warn: they are expected to clear); nothing from answers or items is logged.
+fn log_result(event_id: &str, result: &Result<Processed, StatusError>) {
+    match result {
+        Ok(Processed {
+            outcome:
+                StatusOutcome::Written {
+                    human_loop_name,
+                    status,
+                    result_key,
+                    ..
+                },
+            failure_code,
+        }) => {
+            let failure_code = failure_code.as_deref().unwrap_or_default();
+            if *status == FinalStatus::Failed {
+                tracing::error!(
+                    event_id,
+                    human_loop_name,
+                    status = status.as_str(),
+                    failure_code,
+                    result_key,
+                    outcome = "written",
+                    "human loop failed; result recorded"
+                );
+            } else {
+                tracing::info!(
+                    event_id,
+                    human_loop_name,
+                    status = status.as_str(),
+                    failure_code,
+                    result_key,
+                    outcome = "written",
+                    "human loop result recorded"
+                );
+            }
+        }
+        Ok(Processed {
+            outcome:
+                StatusOutcome::Ignored {
+                    human_loop_name,
+                    flow_definition_arn,
+                    ..
+                },
+            ..
+        }) => {
+            tracing::info!(
+                event_id,
+                human_loop_name,
+                flow_definition_arn,
+                outcome = "ignored",
+                "human loop of another flow definition ignored"
+            );
+        }
+        Err(e) => {
+            let retryable = e.is_retryable();
+            let kind = e.kind();
+            if retryable {
+                tracing::warn!(event_id, error_kind = kind, retryable, error = %e, "status event failed; will be retried");
+            } else {
+                tracing::error!(event_id, error_kind = kind, retryable, error = %e, "status event rejected");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_s3::operation::get_object::{GetObjectError, GetObjectOutput};
+    use aws_sdk_s3::operation::put_object::PutObjectOutput;
+    use aws_sdk_s3::types::error::NoSuchKey;
+    use aws_sdk_s3::Client;
+    use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
+    use serde_json::json;
+
+    const FLOW: &str = "arn:aws:sagemaker:us-east-1:111122223333:flow-definition/a2i-review-demo";
+
+    fn config(flow: Option<&str>) -> StatusConfig {
+        StatusConfig {
+            results_bucket: "results".into(),
+            results_prefix: "reviewed/".into(),
+            flow_definition_arn: flow.map(str::to_owned),
+        }
+    }
+
+    fn event(status: &str) -> Value {
+        json!({
+            "version": "0", "id": "ev-1", "detail-type": "SageMaker A2I HumanLoop Status Change",
+            "source": "aws.sagemaker", "account": "111122223333", "time": "2026-11-21T10:05:00Z",
+            "region": "us-east-1", "resources": [],
+            "detail": {
+                "creationTime": "2026-11-21T10:00:00.123Z", "failureCode": null, "failureReason": null,
+                "flowDefinitionArn": FLOW,
+                "humanLoopArn": "arn:aws:sagemaker:us-east-1:111122223333:human-loop/loop-1",
+                "humanLoopName": "loop-1",
+                "humanLoopOutput": {"outputS3Uri": "s3://out/a2i-review-demo/2026/11/21/10/00/00/loop-1/output.json"},
+                "humanLoopStatus": status
+            }
+        })
+    }
+
+    fn output_json() -> Vec<u8> {
+        serde_json::to_vec(&json!({
+            "flowDefinitionArn": FLOW, "humanLoopName": "loop-1",
+            "humanAnswers": [{"answerContent": {"ok": {"on": true}}, "submissionTime": "2026-11-21T10:04:00Z", "workerId": "w1"}],
+            "inputContent": {"taskObject": 1}
+        }))
+        .unwrap()
+    }
+
+    fn handler(rules: &[&Rule]) -> StatusHandler {
+        let s3 = mock_client!(aws_sdk_s3, RuleMode::MatchAny, rules, |b| b
+            .retry_config(aws_sdk_s3::config::retry::RetryConfig::disabled()));
+        StatusHandler::new(config(Some(FLOW)), s3)
+    }
+
+    fn get_ok() -> Rule {
+        mock!(Client::get_object).then_output(|| {
+            GetObjectOutput::builder()
+                .body(ByteStream::from(output_json()))
+                .build()
+        })
+    }
+
+    /// A raw S3 error response, as S3 sends it (XML body with the error code).
+    fn s3_error(status: u16, code: &str) -> aws_sdk_s3::config::http::HttpResponse {
+        let body = format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>m</Message><RequestId>r</RequestId></Error>"
+        );
+        aws_sdk_s3::config::http::HttpResponse::new(
+            status.try_into().expect("a valid HTTP status in the test"),
+            aws_sdk_s3::primitives::SdkBody::from(body),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_503_from_get_object_is_retryable_and_names_the_object() {
+        let get = mock!(Client::get_object).then_http_response(|| s3_error(503, "SlowDown"));
+        let e = handler(&[&get])
+            .handle(event("Completed"))
+            .await
+            .unwrap_err();
+        assert!(e.is_retryable(), "{e}");
+        assert_eq!(e.error_type(), "Retryable.S3");
+        assert!(
+            e.to_string().contains(
+                "GetObject s3://out/a2i-review-demo/2026/11/21/10/00/00/loop-1/output.json"
+            ),
+            "{e}"
+        );
+    }
+
+    #[tokio::test]
+    async fn access_denied_is_not_retryable_but_a_timeout_code_is() {
+        let get = mock!(Client::get_object).then_http_response(|| s3_error(403, "AccessDenied"));
+        let e = handler(&[&get])
+            .handle(event("Completed"))
+            .await
+            .unwrap_err();
+        assert!(!e.is_retryable(), "{e}");
+        assert!(e.to_string().contains("AccessDenied"), "{e}");
+        let get = mock!(Client::get_object).then_http_response(|| s3_error(400, "RequestTimeout"));
+        let e = handler(&[&get])
+            .handle(event("Completed"))
+            .await
+            .unwrap_err();
+        assert!(e.is_retryable(), "{e}");
+    }
+
+    #[tokio::test]
+    async fn no_such_key_is_a_retryable_missing_output() {
+        let get = mock!(Client::get_object)
+            .then_error(|| GetObjectError::NoSuchKey(NoSuchKey::builder().build()));
+        let e = handler(&[&get])
+            .handle(event("Completed"))
+            .await
+            .unwrap_err();
+        match &e {
+            StatusError::OutputNotFound { bucket, key } => {
+                assert_eq!(bucket, "out");
+                assert_eq!(
+                    key,
+                    "a2i-review-demo/2026/11/21/10/00/00/loop-1/output.json"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(e.error_type(), "Retryable.OutputNotFound");
+    }
+
+    #[tokio::test]
+    async fn a_failing_put_is_reported_with_the_result_key() {
+        let put = mock!(Client::put_object).then_http_response(|| s3_error(500, "InternalError"));
+        let e = handler(&[&get_ok(), &put])
+            .handle(event("Completed"))
+            .await
+            .unwrap_err();
+        assert!(e.is_retryable());
+        assert!(
+            e.to_string()
+                .contains("PutObject s3://results/reviewed/_no-source/loop-1.json"),
+            "{e}"
+        );
+        let put = mock!(Client::put_object).then_http_response(|| s3_error(403, "AccessDenied"));
+        let e = handler(&[&put]).handle(event("Stopped")).await.unwrap_err();
+        assert!(!e.is_retryable());
+    }
+
+    #[tokio::test]
+    async fn failed_and_stopped_never_read_output_json() {
+        let get = get_ok();
+        let put = mock!(Client::put_object).then_output(|| PutObjectOutput::builder().build());
+        let h = handler(&[&get, &put]);
+        for status in ["Failed", "Stopped"] {
+            let out = h.handle(event(status)).await.unwrap();
+            assert!(
+                matches!(out, StatusOutcome::Written { ref result_key, .. } if result_key == "reviewed/_no-source/loop-1.json")
+            );
+        }
+        assert_eq!(get.num_calls(), 0);
+        assert_eq!(put.num_calls(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_foreign_flow_definition_makes_no_s3_call() {
+        let get = get_ok();
+        let put = mock!(Client::put_object).then_output(|| PutObjectOutput::builder().build());
+        let mut e = event("Completed");
+        e["detail"]["flowDefinitionArn"] =
+            json!("arn:aws:sagemaker:us-east-1:111122223333:flow-definition/other");
+        let out = handler(&[&get, &put]).handle(e).await.unwrap();
+        assert!(matches!(out, StatusOutcome::Ignored { .. }), "{out:?}");
+        assert_eq!(get.num_calls() + put.num_calls(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_result_is_written_as_json_with_its_content_type() {
+        let dir = tempfile::tempdir().unwrap();
+        let s3 = crate::testing::local_s3(dir.path());
+        let key = "a2i-review-demo/2026/11/21/10/00/00/loop-1/output.json";
+        crate::testing::put(&s3, "out", key, &output_json()).await;
+        s3.create_bucket().bucket("results").send().await.unwrap();
+        let h = StatusHandler::new(config(None), s3.clone());
+        let out = h.handle(event("Completed")).await.unwrap();
+        let StatusOutcome::Written {
+            result_key,
+            result_bucket,
+            ..
+        } = out
+        else {
+            panic!("{out:?}")
+        };
+        let got = s3
+            .get_object()
+            .bucket(&result_bucket)
+            .key(&result_key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(got.content_type(), Some("application/json"));
+        let bytes = got.body.collect().await.unwrap().into_bytes();
+        assert_eq!(bytes.last(), Some(&b'\n'));
+        let doc: Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(doc["answerCount"], json!(1));
+        assert_eq!(
+            doc["humanAnswers"][0]["answerContent"],
+            json!({"ok": {"on": true}})
+        );
+    }
+
+    #[test]
+    fn outcomes_serialize_as_tagged_camel_case_json() {
+        let w = StatusOutcome::Written {
+            human_loop_name: "l".into(),
+            status: FinalStatus::Completed,
+            result_bucket: "b".into(),
+            result_key: "k".into(),
+        };
+        assert_eq!(
+            serde_json::to_value(&w).unwrap(),
+            json!({"outcome": "written", "humanLoopName": "l", "status": "Completed", "resultBucket": "b", "resultKey": "k"})
+        );
+        let i = StatusOutcome::Ignored {
+            human_loop_name: "l".into(),
+            flow_definition_arn: "arn".into(),
+            reason: "r".into(),
+        };
+        assert_eq!(
+            serde_json::to_value(&i).unwrap()["outcome"],
+            json!("ignored")
+        );
+    }
+}
