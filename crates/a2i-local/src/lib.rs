@@ -1,0 +1,97 @@
+//! a2i-local: a local, wire-compatible Amazon Augmented AI (A2I) runtime with an embedded
+//! S3, so that a2i-review runs and is tested without an AWS account.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use a2i_local::{LocalA2i, WorkerAnswer};
+//! let local = LocalA2i::builder().event_file("events.jsonl").start().await?;
+//! let a2i = local.a2i_client(); // real SDK client, over HTTP on 127.0.0.1
+//! // ... StartHumanLoop with a2i, then play the reviewer:
+//! local.answer("my-loop", &[WorkerAnswer::new(serde_json::json!({"ok": true}))]).await?;
+//! local.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! # Module map
+//! - [`local`]: builder and handle (the library entry point).
+//! - [`runtime`]: the five A2I operations over HTTP (routing, validation, wire shapes, errors).
+//! - [`control`]: the local control surface under `/_local/`.
+//! - [`engine`]: loop changes with their side effects (output.json, events).
+//! - [`loops`]: loop records, the state machine, the (optionally durable) loop table.
+//! - [`output`]: output.json shape and S3 layout.
+//! - [`events`]: status-change events and delivery; [`sinks`]: where events go.
+//! - [`s3`]: the embedded S3; [`s3_notify`]: S3 event notifications in pipeline mode.
+//! - [`faults`]: latency, throttling and error-injection knobs.
+//! - [`server`]: binding, serving, graceful shutdown; [`background`]: waiting for deliveries.
+//!
+//! # Behaviour choices (where AWS documents nothing, or a local runtime must decide)
+//! - **Same name, same request, active loop**: StartHumanLoop answers 200 with the existing
+//!   loop's ARN and creates nothing. A2I documents only *different* input on an active loop
+//!   as a `ConflictException`; answering a byte-identical retry with success makes client
+//!   retries (lost responses, Lambda redeliveries) idempotent. "Same request" means the same
+//!   FlowDefinitionArn, the same InputContent string and the same set of ContentClassifiers.
+//!   Active means InProgress or Stopping.
+//! - **Name of a finished or deleted loop**: `ValidationException` "HumanLoop 'NAME' already
+//!   exists and is finished. To start a new HumanLoop, you can try your request again with a
+//!   different HumanLoopName." — the text Textract answers in the same situation.
+//!   Deleted loops keep their name reserved (as tombstones, also across restarts).
+//! - **Stop**: InProgress becomes Stopped at once (A2I stops immediately when no worker has
+//!   started, which is always the case locally), and the Stopped event is delivered in the
+//!   background. [`LocalA2iBuilder::stopping_delay`] keeps loops visibly `Stopping` for a
+//!   while instead. Stop on Stopping is accepted (200, no change); stop on Completed, Failed
+//!   or Stopped is a `ValidationException`.
+//! - **Delete** of an InProgress or Stopping loop is a `ValidationException` ("stop it first").
+//! - **Output for Failed and Stopped**: none. A2I writes output for work done, and no local
+//!   worker ever did any; so Describe has no `HumanLoopOutput` and the event has
+//!   `"humanLoopOutput": null` for them. Completed loops get output.json and the URI.
+//!   The URI is shown only once the file exists (not while InProgress).
+//! - **ListHumanLoops**: default SortOrder is `Descending` (newest first, like SageMaker's
+//!   other list calls); default MaxResults is 100 (the model's maximum; the model gives no
+//!   default). `CreationTimeAfter` is inclusive, `CreationTimeBefore` exclusive, so the
+//!   documented date-only `2020-02-24` selects whole days; After later than Before gives an
+//!   empty list. A flow definition without loops gives an empty list, not
+//!   `ResourceNotFoundException` (there are no flow definitions locally). Ties in creation
+//!   time are broken by creation order. NextTokens are opaque, bound to the query
+//!   (FlowDefinitionArn, SortOrder, time filters), and positional, so loops deleted between
+//!   pages never make a page skip or repeat a loop.
+//! - **Patterns**: FlowDefinitionArn must match the model pattern over the whole string
+//!   (Smithy patterns are unanchored, but the runtime splits the ARN into region, account
+//!   and flow name). Lengths count Unicode scalar values. InputContent must be valid JSON.
+//!   A malformed body is a `ValidationException` (AWS would say `SerializationException`,
+//!   which the model does not list).
+//! - **Names are unique per server**, not per region and account.
+//! - **Events** reach sinks at least once: each sink gets up to 3 attempts; outcomes are
+//!   logged, returned by control actions and kept in a report; an event not accepted by
+//!   every sink (or produced while no sink was configured) stays pending and is sent again
+//!   at the next start (with a data directory). Sinks can also be added to a running server
+//!   ([`LocalA2iHandle::add_event_callback`]), for handlers built from its endpoints.
+//! - **Input notifications** are produced at the HTTP layer, so only uploads over the S3
+//!   port trigger them (not the in-process client); size and ETag come from a HEAD after the
+//!   write.
+
+#![warn(missing_docs)]
+
+pub mod arn;
+pub mod background;
+pub mod control;
+pub mod engine;
+pub mod events;
+pub mod faults;
+pub mod http;
+pub mod local;
+pub mod loops;
+pub mod output;
+pub mod runtime;
+pub mod s3;
+pub mod s3_notify;
+pub mod server;
+pub mod sinks;
+
+pub use engine::{Ended, EngineError};
+pub use events::{DeliveryOutcome, RetryPolicy};
+pub use faults::{FaultConfig, FaultStats};
+pub use local::{LocalA2i, LocalA2iBuilder, LocalA2iHandle, NoInputPath, StartError};
+pub use loops::{FailureCode, LoopRecord, LoopStatus};
+pub use output::{OutputDocument, S3Location, WorkerAnswer};
+pub use s3::Credentials;
+pub use sinks::{EventCallback, EventSink, SinkError};

@@ -1,0 +1,11 @@
+//! Human loops: the record kept per loop, the state machine, and the (optionally durable)
+//! table that holds them.
+
+pub mod persist;
+pub mod record;
+pub mod store;
+
+pub use record::{format_timestamp, ContentClassifier, FailureCode, LoopRecord, LoopStatus};
+pub use store::{
+    Cursor, Ending, ListPage, ListQuery, LoopError, NewLoop, SortOrder, Started, Store,
+};

@@ -1,0 +1,668 @@
+//! The loop table and its state machine: every operation that reads or changes loops goes
+//! through [`Store`], which is thread-safe and, when given a file, durable.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Mutex, MutexGuard};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::persist::Persister;
+use super::record::{now_ms, ContentClassifier, FailureCode, LoopRecord, LoopStatus};
+use crate::arn::FlowDefinitionArn;
+
+/// Why a loop operation was refused. Each variant maps to one API error shape.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LoopError {
+    /// No loop has this name, or it was deleted.
+    #[error("HumanLoop '{name}' does not exist.")]
+    NotFound {
+        /// The loop name.
+        name: String,
+    },
+    /// Start with the name of an active loop but a different request.
+    #[error(
+        "A human loop with the name '{name}' is already active with different input data. \
+         Use a different HumanLoopName, or wait until the loop is finished and delete it."
+    )]
+    ConflictingInput {
+        /// The loop name.
+        name: String,
+    },
+    /// Start with the name of a finished or deleted loop (the text mirrors what Textract
+    /// answers in the same situation).
+    #[error(
+        "HumanLoop '{name}' already exists and is finished. To start a new HumanLoop, you can \
+         try your request again with a different HumanLoopName."
+    )]
+    AlreadyFinished {
+        /// The loop name.
+        name: String,
+    },
+    /// Delete of a loop that is not Completed, Failed or Stopped.
+    #[error(
+        "HumanLoop '{name}' is {status}; only Completed, Failed or Stopped human loops can be \
+         deleted. Stop it first."
+    )]
+    NotDeletable {
+        /// The loop name.
+        name: String,
+        /// Its status.
+        status: LoopStatus,
+    },
+    /// Stop of a loop that is already finished.
+    #[error("HumanLoop '{name}' is already {status} and cannot be stopped.")]
+    NotStoppable {
+        /// The loop name.
+        name: String,
+        /// Its status.
+        status: LoopStatus,
+    },
+    /// A control-surface action (answer, fail, expire) on a loop that no longer waits for review.
+    #[error("HumanLoop '{name}' is {status}, not InProgress; it no longer waits for review.")]
+    NotInProgress {
+        /// The loop name.
+        name: String,
+        /// Its status.
+        status: LoopStatus,
+    },
+    /// The state file could not be written.
+    #[error("the state file could not be written: {0}")]
+    Persist(String),
+}
+
+/// The sort orders of ListHumanLoops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SortOrder {
+    /// Oldest first.
+    Ascending,
+    /// Newest first (the default, see the crate docs).
+    Descending,
+}
+
+/// A position in the list order: the (creation time, creation sequence) of the last loop
+/// returned. Pagination is by position, not by offset, so loops deleted or created between
+/// two pages never make a page skip or repeat a loop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Cursor {
+    /// Creation time in epoch milliseconds.
+    pub creation_ms: i64,
+    /// Creation sequence number.
+    pub seq: u64,
+}
+
+impl Cursor {
+    fn of(record: &LoopRecord) -> Self {
+        Self {
+            creation_ms: record.creation_time.timestamp_millis(),
+            seq: record.seq,
+        }
+    }
+}
+
+/// One ListHumanLoops page request, already validated.
+#[derive(Debug, Clone)]
+pub struct ListQuery {
+    /// Only loops of this flow definition.
+    pub flow_definition_arn: String,
+    /// Only loops created at or after this time (inclusive).
+    pub created_after: Option<DateTime<Utc>>,
+    /// Only loops created before this time (exclusive).
+    pub created_before: Option<DateTime<Utc>>,
+    /// The order.
+    pub sort_order: SortOrder,
+    /// Continue after this position.
+    pub after: Option<Cursor>,
+    /// Page size.
+    pub limit: usize,
+}
+
+/// One page of loops and where the next one starts.
+#[derive(Debug, Clone)]
+pub struct ListPage {
+    /// The loops, in the requested order.
+    pub loops: Vec<LoopRecord>,
+    /// Present when more loops match.
+    pub next: Option<Cursor>,
+}
+
+/// A validated StartHumanLoop request.
+#[derive(Debug, Clone)]
+pub struct NewLoop {
+    /// The HumanLoopName.
+    pub name: String,
+    /// The flow definition.
+    pub flow_definition: FlowDefinitionArn,
+    /// The InputContent, as given.
+    pub input_content: String,
+    /// The ContentClassifiers, when DataAttributes was given.
+    pub content_classifiers: Option<Vec<ContentClassifier>>,
+}
+
+/// What a StartHumanLoop did.
+#[derive(Debug, Clone)]
+pub enum Started {
+    /// A new loop was created.
+    Created(LoopRecord),
+    /// The same request was already running under this name: nothing new was created.
+    AlreadyRunning(LoopRecord),
+}
+
+impl Started {
+    /// The loop, new or existing.
+    pub fn record(&self) -> &LoopRecord {
+        match self {
+            Started::Created(r) | Started::AlreadyRunning(r) => r,
+        }
+    }
+}
+
+/// How a loop ends through the control surface or a stop.
+#[derive(Debug, Clone)]
+pub enum Ending {
+    /// Every worker answered; output.json is at this URI.
+    Completed {
+        /// `s3://…/output.json`.
+        output_s3_uri: String,
+    },
+    /// Failed with a documented code and a reason.
+    Failed {
+        /// The FailureCode.
+        code: FailureCode,
+        /// The FailureReason.
+        reason: String,
+    },
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct State {
+    version: u32,
+    next_seq: u64,
+    loops: BTreeMap<String, LoopRecord>,
+    #[serde(skip)]
+    generation: u64,
+}
+
+const STATE_VERSION: u32 = 1;
+
+/// Why the state file could not be loaded at start.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The file exists but cannot be read.
+    #[error("cannot read the state file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The file is not a state file of this version.
+    #[error("the state file {path} is not valid: {reason}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// The loop table. All methods are safe to call from many tasks at once; each change is
+/// applied under one lock and, when a state file is configured, is durable when the method
+/// returns.
+#[derive(Debug)]
+pub struct Store {
+    state: Mutex<State>,
+    persister: Option<Persister>,
+    default_region: String,
+}
+
+impl Store {
+    /// An in-memory store.
+    pub fn in_memory(default_region: impl Into<String>) -> Self {
+        Self {
+            state: Mutex::new(State {
+                version: STATE_VERSION,
+                ..State::default()
+            }),
+            persister: None,
+            default_region: default_region.into(),
+        }
+    }
+
+    /// A store persisted to `path`, loading what is there. Loops left `Stopping` by a
+    /// previous run become `Stopped` (with their event pending), since no worker can still
+    /// be busy on them.
+    pub fn open(path: PathBuf, default_region: impl Into<String>) -> Result<Self, OpenError> {
+        let mut state = match std::fs::read(&path) {
+            Ok(bytes) => {
+                let state: State =
+                    serde_json::from_slice(&bytes).map_err(|err| OpenError::Invalid {
+                        path: path.clone(),
+                        reason: err.to_string(),
+                    })?;
+                if state.version != STATE_VERSION {
+                    return Err(OpenError::Invalid {
+                        path,
+                        reason: format!(
+                            "version {} is not the supported version {STATE_VERSION}",
+                            state.version
+                        ),
+                    });
+                }
+                state
+            }
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => State {
+                version: STATE_VERSION,
+                ..State::default()
+            },
+            Err(source) => return Err(OpenError::Read { path, source }),
+        };
+        let now = now_ms();
+        for record in state.loops.values_mut() {
+            if record.status == LoopStatus::Stopping {
+                record.status = LoopStatus::Stopped;
+                record.status_time = now;
+                record.event_pending = true;
+            }
+        }
+        Ok(Self {
+            state: Mutex::new(state),
+            persister: Some(Persister::new(path)),
+            default_region: default_region.into(),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave a half-applied change (every change
+        // checks first and then assigns), so a poisoned lock is still consistent.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Applies `change` under the lock, then makes the result durable.
+    async fn mutate<T>(
+        &self,
+        change: impl FnOnce(&mut State) -> Result<T, LoopError>,
+    ) -> Result<T, LoopError> {
+        let (result, snapshot) = {
+            let mut state = self.lock();
+            let result = change(&mut state)?;
+            let snapshot = match self.persister {
+                Some(_) => {
+                    state.generation += 1;
+                    let bytes = serde_json::to_vec(&*state)
+                        .map_err(|err| LoopError::Persist(err.to_string()))?;
+                    Some((state.generation, bytes))
+                }
+                None => None,
+            };
+            (result, snapshot)
+        };
+        if let (Some(persister), Some((generation, bytes))) = (&self.persister, snapshot) {
+            persister.write(generation, bytes).await.map_err(|err| {
+                tracing::error!(path = %persister.path().display(), error = %err, "state file write failed");
+                LoopError::Persist(err.to_string())
+            })?;
+        }
+        Ok(result)
+    }
+
+    /// StartHumanLoop: creates the loop, or recognizes a retry of the same request.
+    pub async fn start(&self, new: NewLoop) -> Result<Started, LoopError> {
+        let default_region = self.default_region.clone();
+        self.mutate(move |state| {
+            if let Some(existing) = state.loops.get(&new.name) {
+                if existing.deleted || existing.status.is_terminal() {
+                    return Err(LoopError::AlreadyFinished { name: new.name });
+                }
+                if existing.same_request(
+                    new.flow_definition.as_str(),
+                    &new.input_content,
+                    &new.content_classifiers,
+                ) {
+                    return Ok(Started::AlreadyRunning(existing.clone()));
+                }
+                return Err(LoopError::ConflictingInput { name: new.name });
+            }
+            let now = now_ms();
+            let seq = state.next_seq;
+            state.next_seq += 1;
+            let record = LoopRecord {
+                seq,
+                arn: new
+                    .flow_definition
+                    .human_loop_arn(&new.name, &default_region),
+                name: new.name.clone(),
+                flow_definition_arn: new.flow_definition.as_str().to_owned(),
+                input_content: new.input_content,
+                content_classifiers: new.content_classifiers,
+                creation_time: now,
+                status: LoopStatus::InProgress,
+                status_time: now,
+                failure_code: None,
+                failure_reason: None,
+                output_s3_uri: None,
+                deleted: false,
+                event_pending: false,
+            };
+            state.loops.insert(new.name, record.clone());
+            Ok(Started::Created(record))
+        })
+        .await
+    }
+
+    /// DescribeHumanLoop: the loop, unless it does not exist or was deleted.
+    pub fn get(&self, name: &str) -> Result<LoopRecord, LoopError> {
+        let state = self.lock();
+        match state.loops.get(name) {
+            Some(record) if !record.deleted => Ok(record.clone()),
+            _ => Err(LoopError::NotFound {
+                name: name.to_owned(),
+            }),
+        }
+    }
+
+    /// ListHumanLoops: one page of the flow definition's loops, deleted ones left out.
+    pub fn list(&self, query: &ListQuery) -> ListPage {
+        let state = self.lock();
+        let mut matching: Vec<&LoopRecord> = state
+            .loops
+            .values()
+            .filter(|r| !r.deleted && r.flow_definition_arn == query.flow_definition_arn)
+            .filter(|r| query.created_after.is_none_or(|t| r.creation_time >= t))
+            .filter(|r| query.created_before.is_none_or(|t| r.creation_time < t))
+            .filter(|r| match (query.after, query.sort_order) {
+                (None, _) => true,
+                (Some(c), SortOrder::Ascending) => Cursor::of(r) > c,
+                (Some(c), SortOrder::Descending) => Cursor::of(r) < c,
+            })
+            .collect();
+        matching.sort_by_key(|r| Cursor::of(r));
+        if query.sort_order == SortOrder::Descending {
+            matching.reverse();
+        }
+        let more = matching.len() > query.limit;
+        let loops: Vec<LoopRecord> = matching.into_iter().take(query.limit).cloned().collect();
+        let next = if more {
+            loops.last().map(Cursor::of)
+        } else {
+            None
+        };
+        ListPage { loops, next }
+    }
+
+    /// StopHumanLoop: InProgress becomes Stopping, or Stopped at once when `immediate`
+    /// (no worker has started; always the case locally unless a stopping delay is set).
+    /// Stopping again is accepted and changes nothing. Returns the loop and whether this
+    /// call changed it.
+    pub async fn stop(&self, name: &str, immediate: bool) -> Result<(LoopRecord, bool), LoopError> {
+        self.mutate(|state| {
+            let record = live_mut(state, name)?;
+            match record.status {
+                LoopStatus::InProgress => {
+                    let next = if immediate {
+                        LoopStatus::Stopped
+                    } else {
+                        LoopStatus::Stopping
+                    };
+                    record.status = next;
+                    record.status_time = now_ms();
+                    record.event_pending = next.is_terminal();
+                    Ok((record.clone(), true))
+                }
+                LoopStatus::Stopping => Ok((record.clone(), false)),
+                status => Err(LoopError::NotStoppable {
+                    name: name.to_owned(),
+                    status,
+                }),
+            }
+        })
+        .await
+    }
+
+    /// Ends a Stopping loop: it becomes Stopped. `None` when it is no longer Stopping (for
+    /// example, it was already finished by an earlier call).
+    pub async fn finish_stopping(&self, name: &str) -> Result<Option<LoopRecord>, LoopError> {
+        self.mutate(|state| {
+            let record = live_mut(state, name)?;
+            if record.status != LoopStatus::Stopping {
+                return Ok(None);
+            }
+            record.status = LoopStatus::Stopped;
+            record.status_time = now_ms();
+            record.event_pending = true;
+            Ok(Some(record.clone()))
+        })
+        .await
+    }
+
+    /// DeleteHumanLoop: only Completed, Failed or Stopped loops; afterwards the loop
+    /// answers as not found and is left out of lists, but its name stays taken.
+    pub async fn delete(&self, name: &str) -> Result<(), LoopError> {
+        self.mutate(|state| {
+            let record = live_mut(state, name)?;
+            if !record.status.is_terminal() {
+                return Err(LoopError::NotDeletable {
+                    name: name.to_owned(),
+                    status: record.status,
+                });
+            }
+            record.deleted = true;
+            // A deleted loop's input is no longer needed; keep the tombstone small.
+            record.input_content = String::new();
+            Ok(())
+        })
+        .await
+    }
+
+    /// The loop, if it waits for review (the check made before writing output.json).
+    pub fn in_progress(&self, name: &str) -> Result<LoopRecord, LoopError> {
+        let record = self.get(name)?;
+        if record.status != LoopStatus::InProgress {
+            return Err(LoopError::NotInProgress {
+                name: name.to_owned(),
+                status: record.status,
+            });
+        }
+        Ok(record)
+    }
+
+    /// Ends an InProgress loop as Completed or Failed.
+    pub async fn end(&self, name: &str, ending: Ending) -> Result<LoopRecord, LoopError> {
+        self.mutate(|state| {
+            let record = live_mut(state, name)?;
+            if record.status != LoopStatus::InProgress {
+                return Err(LoopError::NotInProgress {
+                    name: name.to_owned(),
+                    status: record.status,
+                });
+            }
+            match ending {
+                Ending::Completed { output_s3_uri } => {
+                    record.status = LoopStatus::Completed;
+                    record.output_s3_uri = Some(output_s3_uri);
+                }
+                Ending::Failed { code, reason } => {
+                    record.status = LoopStatus::Failed;
+                    record.failure_code = Some(code);
+                    record.failure_reason = Some(reason);
+                }
+            }
+            record.status_time = now_ms();
+            record.event_pending = true;
+            Ok(record.clone())
+        })
+        .await
+    }
+
+    /// Records that the status-change event of the loop's current status reached every sink.
+    pub async fn mark_event_delivered(&self, name: &str) -> Result<(), LoopError> {
+        self.mutate(|state| {
+            if let Some(record) = state.loops.get_mut(name) {
+                record.event_pending = false;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// Loops waiting for review, oldest first.
+    pub fn waiting_for_review(&self) -> Vec<LoopRecord> {
+        let state = self.lock();
+        let mut loops: Vec<LoopRecord> = state
+            .loops
+            .values()
+            .filter(|r| !r.deleted && r.status == LoopStatus::InProgress)
+            .cloned()
+            .collect();
+        loops.sort_by_key(Cursor::of);
+        loops
+    }
+
+    /// Loops whose terminal event has not reached every sink yet (after a restart).
+    pub fn with_pending_events(&self) -> Vec<LoopRecord> {
+        let state = self.lock();
+        let mut loops: Vec<LoopRecord> = state
+            .loops
+            .values()
+            .filter(|r| r.event_pending && r.status.is_terminal())
+            .cloned()
+            .collect();
+        loops.sort_by_key(Cursor::of);
+        loops
+    }
+
+    /// Every loop that is not deleted (for tests and the control surface).
+    pub fn all(&self) -> Vec<LoopRecord> {
+        let state = self.lock();
+        let mut loops: Vec<LoopRecord> = state
+            .loops
+            .values()
+            .filter(|r| !r.deleted)
+            .cloned()
+            .collect();
+        loops.sort_by_key(Cursor::of);
+        loops
+    }
+}
+
+fn live_mut<'a>(state: &'a mut State, name: &str) -> Result<&'a mut LoopRecord, LoopError> {
+    match state.loops.get_mut(name) {
+        Some(record) if !record.deleted => Ok(record),
+        _ => Err(LoopError::NotFound {
+            name: name.to_owned(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn new_loop(name: &str, input: &str) -> NewLoop {
+        NewLoop {
+            name: name.to_owned(),
+            flow_definition: FlowDefinitionArn::parse(
+                "arn:aws:sagemaker:us-east-1:111122223333:flow-definition/fd",
+            )
+            .unwrap(),
+            input_content: input.to_owned(),
+            content_classifiers: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn same_request_on_an_active_loop_is_not_a_new_loop() {
+        let store = Store::in_memory("us-east-1");
+        let first = store.start(new_loop("a", "{}")).await.unwrap();
+        let again = store.start(new_loop("a", "{}")).await.unwrap();
+        assert!(matches!(first, Started::Created(_)));
+        assert!(matches!(again, Started::AlreadyRunning(_)));
+        assert_eq!(first.record().arn, again.record().arn);
+        assert_eq!(store.all().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn different_input_on_an_active_loop_is_a_conflict() {
+        let store = Store::in_memory("us-east-1");
+        store.start(new_loop("a", "{}")).await.unwrap();
+        let err = store.start(new_loop("a", "[]")).await.unwrap_err();
+        assert!(matches!(err, LoopError::ConflictingInput { .. }));
+    }
+
+    #[tokio::test]
+    async fn a_finished_or_deleted_name_cannot_be_reused() {
+        let store = Store::in_memory("us-east-1");
+        store.start(new_loop("a", "{}")).await.unwrap();
+        store.stop("a", true).await.unwrap();
+        let err = store.start(new_loop("a", "{}")).await.unwrap_err();
+        assert!(matches!(err, LoopError::AlreadyFinished { .. }));
+        store.delete("a").await.unwrap();
+        let err = store.start(new_loop("a", "{}")).await.unwrap_err();
+        assert!(matches!(err, LoopError::AlreadyFinished { .. }));
+        assert!(matches!(store.get("a"), Err(LoopError::NotFound { .. })));
+    }
+
+    #[tokio::test]
+    async fn only_finished_loops_can_be_deleted() {
+        let store = Store::in_memory("us-east-1");
+        store.start(new_loop("a", "{}")).await.unwrap();
+        let err = store.delete("a").await.unwrap_err();
+        assert!(matches!(
+            err,
+            LoopError::NotDeletable {
+                status: LoopStatus::InProgress,
+                ..
+            }
+        ));
+        store.stop("a", false).await.unwrap();
+        assert!(matches!(
+            store.delete("a").await,
+            Err(LoopError::NotDeletable {
+                status: LoopStatus::Stopping,
+                ..
+            })
+        ));
+        let stopped = store.finish_stopping("a").await.unwrap().unwrap();
+        assert_eq!(stopped.status, LoopStatus::Stopped);
+        store.delete("a").await.unwrap();
+        assert!(matches!(
+            store.delete("a").await,
+            Err(LoopError::NotFound { .. })
+        ));
+    }
+
+    #[tokio::test]
+    async fn state_is_reloaded_from_the_file_and_stopping_becomes_stopped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        {
+            let store = Store::open(path.clone(), "us-east-1").unwrap();
+            store.start(new_loop("a", "{}")).await.unwrap();
+            store.start(new_loop("b", "{}")).await.unwrap();
+            store.stop("b", false).await.unwrap();
+        }
+        let store = Store::open(path, "us-east-1").unwrap();
+        assert_eq!(store.get("a").unwrap().status, LoopStatus::InProgress);
+        let b = store.get("b").unwrap();
+        assert_eq!(b.status, LoopStatus::Stopped);
+        assert!(b.event_pending);
+        // Sequence numbers continue, so list order stays total.
+        let c = store.start(new_loop("c", "{}")).await.unwrap();
+        assert_eq!(c.record().seq, 2);
+    }
+
+    #[test]
+    fn a_corrupt_state_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        std::fs::write(&path, b"{not json").unwrap();
+        assert!(matches!(
+            Store::open(path, "us-east-1"),
+            Err(OpenError::Invalid { .. })
+        ));
+    }
+}

@@ -1,0 +1,415 @@
+//! The loop output file: its S3 location (A2I's path layout), its JSON shape
+//! (`flowDefinitionArn`, `humanAnswers`, `humanLoopName`, `inputContent` as an object) and
+//! writing it to the embedded S3.
+
+use aws_sdk_s3::primitives::ByteStream;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::loops::{format_timestamp, LoopRecord};
+
+/// An `s3://bucket/prefix` location (the flow definition's `S3OutputPath`, or the input
+/// location watched in pipeline mode).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3Location {
+    /// The bucket.
+    pub bucket: String,
+    /// The key prefix without leading or trailing `/` (may be empty).
+    pub prefix: String,
+}
+
+/// Why a string is not an `s3://bucket/prefix` location.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{value:?} is not an s3://bucket[/prefix] location: {reason}")]
+pub struct LocationError {
+    /// The string given.
+    pub value: String,
+    /// What is wrong.
+    pub reason: &'static str,
+}
+
+impl S3Location {
+    /// Parses `s3://bucket[/prefix]`.
+    pub fn parse(value: &str) -> Result<Self, LocationError> {
+        let err = |reason| LocationError {
+            value: value.to_owned(),
+            reason,
+        };
+        let rest = value
+            .strip_prefix("s3://")
+            .ok_or_else(|| err("it must start with s3://"))?;
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.is_empty() {
+            return Err(err("the bucket is empty"));
+        }
+        Ok(Self {
+            bucket: bucket.to_owned(),
+            prefix: prefix.trim_matches('/').to_owned(),
+        })
+    }
+
+    /// `s3://bucket/prefix` (or `s3://bucket`).
+    pub fn uri(&self) -> String {
+        if self.prefix.is_empty() {
+            format!("s3://{}", self.bucket)
+        } else {
+            format!("s3://{}/{}", self.bucket, self.prefix)
+        }
+    }
+
+    /// Whether `key` lies under the prefix (as a path: `in` does not contain `input/x`).
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.prefix.is_empty()
+            || key
+                .strip_prefix(&self.prefix)
+                .is_some_and(|rest| rest.starts_with('/'))
+    }
+}
+
+impl std::fmt::Display for S3Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.uri())
+    }
+}
+
+/// The key of a loop's output.json:
+/// `<prefix>/<flow-definition-name>/YYYY/MM/DD/hh/mm/ss/<loop>/output.json`, with the loop's
+/// UTC creation time.
+pub fn output_key(
+    location: &S3Location,
+    flow_definition_name: &str,
+    creation_time: DateTime<Utc>,
+    loop_name: &str,
+) -> String {
+    let tail = format!(
+        "{flow_definition_name}/{}/{loop_name}/output.json",
+        creation_time.format("%Y/%m/%d/%H/%M/%S")
+    );
+    if location.prefix.is_empty() {
+        tail
+    } else {
+        format!("{}/{tail}", location.prefix)
+    }
+}
+
+/// One worker's answer, as given to the control surface. Only `answerContent` is required;
+/// the rest is filled in the way A2I would.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WorkerAnswer {
+    /// What the worker's task template produced (a JSON object).
+    pub answer_content: serde_json::Value,
+    /// The worker id; a 16-character id is generated when absent.
+    #[serde(default)]
+    pub worker_id: Option<String>,
+    /// Active working time; defaults to the time since the loop was created.
+    #[serde(default)]
+    pub time_spent_in_seconds: Option<f64>,
+    /// `workerMetadata`; defaults to a private-workforce (Cognito) identity.
+    #[serde(default)]
+    pub worker_metadata: Option<serde_json::Value>,
+}
+
+impl WorkerAnswer {
+    /// An answer with only its content.
+    pub fn new(answer_content: serde_json::Value) -> Self {
+        Self {
+            answer_content,
+            worker_id: None,
+            time_spent_in_seconds: None,
+            worker_metadata: None,
+        }
+    }
+
+    /// The same answer given by a named worker.
+    pub fn by(mut self, worker_id: impl Into<String>) -> Self {
+        self.worker_id = Some(worker_id.into());
+        self
+    }
+}
+
+/// One `humanAnswers[]` entry of output.json.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HumanAnswer {
+    /// When the worker accepted the task.
+    pub acceptance_time: String,
+    /// The answer.
+    pub answer_content: serde_json::Value,
+    /// When the worker submitted it.
+    pub submission_time: String,
+    /// Active working time.
+    pub time_spent_in_seconds: f64,
+    /// The worker id.
+    pub worker_id: String,
+    /// The worker's identity (private workforces).
+    pub worker_metadata: serde_json::Value,
+}
+
+/// output.json of a custom task type.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OutputDocument {
+    /// The flow definition.
+    pub flow_definition_arn: String,
+    /// One entry per worker.
+    pub human_answers: Vec<HumanAnswer>,
+    /// The loop name.
+    pub human_loop_name: String,
+    /// The loop's InputContent, parsed back into JSON.
+    pub input_content: serde_json::Value,
+}
+
+/// Why answers cannot be turned into output.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AnswerError {
+    /// No answer was given.
+    #[error("at least one answer is required")]
+    Empty,
+    /// An `answerContent` is not a JSON object.
+    #[error("answers[{index}].answerContent must be a JSON object")]
+    NotAnObject {
+        /// Position of the answer.
+        index: usize,
+    },
+    /// A time is negative or not finite.
+    #[error("answers[{index}].timeSpentInSeconds must be a finite number >= 0")]
+    BadTime {
+        /// Position of the answer.
+        index: usize,
+    },
+    /// A worker id is empty.
+    #[error("answers[{index}].workerId must not be empty")]
+    EmptyWorkerId {
+        /// Position of the answer.
+        index: usize,
+    },
+}
+
+/// Builds output.json for `record` answered by `answers` at `now`.
+pub fn output_document(
+    record: &LoopRecord,
+    answers: &[WorkerAnswer],
+    now: DateTime<Utc>,
+    region: &str,
+) -> Result<OutputDocument, AnswerError> {
+    if answers.is_empty() {
+        return Err(AnswerError::Empty);
+    }
+    let elapsed = (now - record.creation_time).num_milliseconds().max(0) as f64 / 1000.0;
+    let mut human_answers = Vec::with_capacity(answers.len());
+    for (index, answer) in answers.iter().enumerate() {
+        if !answer.answer_content.is_object() {
+            return Err(AnswerError::NotAnObject { index });
+        }
+        let spent = answer.time_spent_in_seconds.unwrap_or(elapsed);
+        if !spent.is_finite() || spent < 0.0 {
+            return Err(AnswerError::BadTime { index });
+        }
+        let worker_id = match &answer.worker_id {
+            Some(id) if id.is_empty() => return Err(AnswerError::EmptyWorkerId { index }),
+            Some(id) => id.clone(),
+            None => uuid::Uuid::new_v4().simple().to_string()[..16].to_owned(),
+        };
+        let accepted = now - chrono::Duration::milliseconds((spent * 1000.0).round() as i64);
+        let worker_metadata = answer.worker_metadata.clone().unwrap_or_else(|| {
+            serde_json::json!({
+                "identityData": {
+                    "identityProviderType": "Cognito",
+                    "issuer": format!("https://cognito-idp.{region}.amazonaws.com/{region}_a2ilocal"),
+                    "sub": uuid::Uuid::new_v4().to_string(),
+                }
+            })
+        });
+        human_answers.push(HumanAnswer {
+            acceptance_time: format_timestamp(accepted),
+            answer_content: answer.answer_content.clone(),
+            submission_time: format_timestamp(now),
+            time_spent_in_seconds: spent,
+            worker_id,
+            worker_metadata,
+        });
+    }
+    // InputContent was checked to be JSON at start; a state file edited by hand may break
+    // that, and the output then carries the raw string rather than failing the loop.
+    let input_content = serde_json::from_str(&record.input_content)
+        .unwrap_or_else(|_| serde_json::Value::String(record.input_content.clone()));
+    Ok(OutputDocument {
+        flow_definition_arn: record.flow_definition_arn.clone(),
+        human_answers,
+        human_loop_name: record.name.clone(),
+        input_content,
+    })
+}
+
+/// Why output.json could not be written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("writing s3://{bucket}/{key} failed: {reason}")]
+pub struct WriteError {
+    /// The bucket.
+    pub bucket: String,
+    /// The key.
+    pub key: String,
+    /// The S3 error.
+    pub reason: String,
+}
+
+/// Writes output files to the embedded S3 (in-process, no port).
+#[derive(Debug, Clone)]
+pub struct OutputWriter {
+    client: aws_sdk_s3::Client,
+    location: S3Location,
+}
+
+impl OutputWriter {
+    /// A writer putting files under `location` through `client`.
+    pub fn new(client: aws_sdk_s3::Client, location: S3Location) -> Self {
+        Self { client, location }
+    }
+
+    /// The output location.
+    pub fn location(&self) -> &S3Location {
+        &self.location
+    }
+
+    /// The URI output.json of `record` has (or will have).
+    pub fn uri_for(&self, record: &LoopRecord, flow_definition_name: &str) -> (String, String) {
+        let key = output_key(
+            &self.location,
+            flow_definition_name,
+            record.creation_time,
+            &record.name,
+        );
+        let uri = format!("s3://{}/{key}", self.location.bucket);
+        (key, uri)
+    }
+
+    /// Puts `document` at `key` and returns its `s3://` URI.
+    pub async fn write(&self, key: &str, document: &OutputDocument) -> Result<String, WriteError> {
+        let err = |reason: String| WriteError {
+            bucket: self.location.bucket.clone(),
+            key: key.to_owned(),
+            reason,
+        };
+        let body = serde_json::to_vec(document).map_err(|e| err(e.to_string()))?;
+        self.client
+            .put_object()
+            .bucket(&self.location.bucket)
+            .key(key)
+            .content_type("application/json")
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .map_err(|e| err(aws_sdk_s3::error::DisplayErrorContext(&e).to_string()))?;
+        Ok(format!("s3://{}/{key}", self.location.bucket))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::loops::LoopStatus;
+    use chrono::TimeZone;
+
+    #[test]
+    fn locations_parse_with_and_without_prefix() {
+        let l = S3Location::parse("s3://out/a/b/").unwrap();
+        assert_eq!((l.bucket.as_str(), l.prefix.as_str()), ("out", "a/b"));
+        assert_eq!(l.uri(), "s3://out/a/b");
+        let l = S3Location::parse("s3://out").unwrap();
+        assert_eq!(l.prefix, "");
+        assert!(S3Location::parse("https://out/x").is_err());
+        assert!(S3Location::parse("s3:///x").is_err());
+    }
+
+    #[test]
+    fn prefix_containment_is_by_path_segment() {
+        let l = S3Location::parse("s3://in/incoming").unwrap();
+        assert!(l.contains_key("incoming/a.json"));
+        assert!(!l.contains_key("incoming-old/a.json"));
+        assert!(!l.contains_key("incoming"));
+        assert!(S3Location::parse("s3://in").unwrap().contains_key("x"));
+    }
+
+    #[test]
+    fn output_key_follows_the_a2i_layout_in_utc() {
+        let t = Utc.with_ymd_and_hms(2019, 11, 14, 17, 37, 36).unwrap();
+        let l = S3Location::parse("s3://out/a2i-results").unwrap();
+        assert_eq!(
+            output_key(&l, "fd", t, "loop-1"),
+            "a2i-results/fd/2019/11/14/17/37/36/loop-1/output.json"
+        );
+        let l = S3Location::parse("s3://out").unwrap();
+        assert_eq!(
+            output_key(&l, "fd", t, "loop-1"),
+            "fd/2019/11/14/17/37/36/loop-1/output.json"
+        );
+    }
+
+    fn record() -> LoopRecord {
+        let t = Utc.with_ymd_and_hms(2020, 12, 28, 18, 59, 0).unwrap();
+        LoopRecord {
+            seq: 0,
+            name: "l".into(),
+            arn: "arn".into(),
+            flow_definition_arn: "fd-arn".into(),
+            input_content: r#"{"taskObject":"x"}"#.into(),
+            content_classifiers: None,
+            creation_time: t,
+            status: LoopStatus::InProgress,
+            status_time: t,
+            failure_code: None,
+            failure_reason: None,
+            output_s3_uri: None,
+            deleted: false,
+            event_pending: false,
+        }
+    }
+
+    #[test]
+    fn output_document_has_parsed_input_and_timed_answers() {
+        let now = Utc.with_ymd_and_hms(2020, 12, 28, 19, 0, 0).unwrap();
+        let answers = [WorkerAnswer {
+            time_spent_in_seconds: Some(40.543),
+            ..WorkerAnswer::new(serde_json::json!({"sentiment": {"label": "Negative"}})).by("w1")
+        }];
+        let doc = output_document(&record(), &answers, now, "us-east-1").unwrap();
+        let json = serde_json::to_value(&doc).unwrap();
+        assert_eq!(json["inputContent"], serde_json::json!({"taskObject": "x"}));
+        let a = &json["humanAnswers"][0];
+        assert_eq!(a["workerId"], "w1");
+        assert_eq!(a["submissionTime"], "2020-12-28T19:00:00.000Z");
+        assert_eq!(a["acceptanceTime"], "2020-12-28T18:59:19.457Z");
+        assert_eq!(a["timeSpentInSeconds"], 40.543);
+        assert_eq!(
+            a["workerMetadata"]["identityData"]["identityProviderType"],
+            "Cognito"
+        );
+    }
+
+    #[test]
+    fn answers_are_checked() {
+        let now = Utc::now();
+        assert_eq!(
+            output_document(&record(), &[], now, "r"),
+            Err(AnswerError::Empty)
+        );
+        assert_eq!(
+            output_document(
+                &record(),
+                &[WorkerAnswer::new(serde_json::json!(1))],
+                now,
+                "r"
+            ),
+            Err(AnswerError::NotAnObject { index: 0 })
+        );
+        let default_worker = output_document(
+            &record(),
+            &[WorkerAnswer::new(serde_json::json!({}))],
+            now,
+            "r",
+        )
+        .unwrap();
+        assert_eq!(default_worker.human_answers[0].worker_id.len(), 16);
+    }
+}
