@@ -148,6 +148,21 @@ pub enum StartError {
 }
 
 impl StartError {
+    /// The Lambda error type: `Retryable.<kind>` or `NonRetryable.<kind>`, so on-failure
+    /// destinations and alarms can tell them apart (the status handler uses the same scheme).
+    pub fn error_type(&self) -> String {
+        let kind = match self {
+            Self::NotAnS3Event(_) => "NotAnS3Event",
+            Self::ItemsFailed { .. } => "ItemsFailed",
+        };
+        let class = if self.is_retryable() {
+            "Retryable"
+        } else {
+            "NonRetryable"
+        };
+        format!("{class}.{kind}")
+    }
+
     /// Whether a retry of the same event may succeed (quota, throttling, 5xx, timeouts,
     /// S3 read errors). Content errors are not retryable.
     pub fn is_retryable(&self) -> bool {

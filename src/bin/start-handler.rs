@@ -31,12 +31,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             .instrument(span)
             .await
             .map_err(|e: StartError| Diagnostic {
-                error_type: if e.is_retryable() {
-                    "Retryable"
-                } else {
-                    "NonRetryable"
-                }
-                .into(),
+                error_type: e.error_type(),
                 error_message: e.to_string(),
             })
     }))

@@ -2,9 +2,9 @@
 
 use a2i_review::config::StatusConfig;
 use a2i_review::status::{StatusError, StatusHandler};
-use aws_config::BehaviorVersion;
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde_json::Value;
+use tracing::Instrument;
 
 /// Reports a failed event to Lambda with `Retryable.<kind>` / `NonRetryable.<kind>` as the error
 /// type, so on-failure destinations and alarms can tell them apart.
@@ -27,12 +27,18 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             return Err(e.into());
         }
     };
-    let sdk = aws_config::load_defaults(BehaviorVersion::latest()).await;
+    // SDK config is expensive, clients are cheap: both once, at cold start.
+    let sdk = a2i_review::aws::sdk_config().await;
     let handler = StatusHandler::new(config, aws_sdk_s3::Client::new(&sdk));
     let handler = &handler;
 
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        handler.handle(event.payload).await.map_err(diagnostic)
+        let span = tracing::info_span!("invocation", request_id = %event.context.request_id);
+        handler
+            .handle(event.payload)
+            .instrument(span)
+            .await
+            .map_err(diagnostic)
     }))
     .await
 }
