@@ -6,3 +6,6 @@ cd "$(dirname "$0")/.."
 
 cargo test --workspace --all-targets --locked
 cargo test --workspace --doc --locked
+
+# Real clients other than ours (boto3, AWS CLI from PyPI, in .tools/clients-venv) against a2i-local.
+bash scripts/client-compat.sh

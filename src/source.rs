@@ -66,17 +66,30 @@ mod tests {
 
     #[test]
     fn s3_uri_keeps_every_character_of_the_key() {
-        let (b, k) = parse_s3_uri("s3://out/flow/2026/11/21/10/00/00/a b+%2B/ü/output.json").unwrap();
+        let (b, k) =
+            parse_s3_uri("s3://out/flow/2026/11/21/10/00/00/a b+%2B/ü/output.json").unwrap();
         assert_eq!(b, "out");
         assert_eq!(k, "flow/2026/11/21/10/00/00/a b+%2B/ü/output.json");
     }
 
     #[test]
     fn s3_uri_rejections_name_the_rule() {
-        assert!(parse_s3_uri("https://x/y").unwrap_err().rule.contains("s3://"));
-        assert!(parse_s3_uri("s3://bucket").unwrap_err().rule.contains("bucket/key"));
-        assert!(parse_s3_uri("s3:///key").unwrap_err().rule.contains("bucket"));
-        assert!(parse_s3_uri("s3://bucket/").unwrap_err().rule.contains("key"));
+        assert!(parse_s3_uri("https://x/y")
+            .unwrap_err()
+            .rule
+            .contains("s3://"));
+        assert!(parse_s3_uri("s3://bucket")
+            .unwrap_err()
+            .rule
+            .contains("bucket/key"));
+        assert!(parse_s3_uri("s3:///key")
+            .unwrap_err()
+            .rule
+            .contains("bucket"));
+        assert!(parse_s3_uri("s3://bucket/")
+            .unwrap_err()
+            .rule
+            .contains("key"));
     }
 
     #[test]
@@ -88,7 +101,10 @@ mod tests {
             e_tag: None,
         };
         let v = serde_json::to_value(&r).unwrap();
-        assert_eq!(v, serde_json::json!({"bucket":"b","key":"k","versionId":"v"}));
+        assert_eq!(
+            v,
+            serde_json::json!({"bucket":"b","key":"k","versionId":"v"})
+        );
         assert_eq!(serde_json::from_value::<ObjectRef>(v).unwrap(), r);
     }
 }

@@ -88,7 +88,7 @@ impl EmbeddedS3 {
         };
         std::fs::create_dir_all(root).map_err(|e| dir_err(e.to_string()))?;
         let fs = s3s_fs::FileSystem::new(root).map_err(|e| dir_err(format!("{e:?}")))?;
-        let mut builder = S3ServiceBuilder::new(fs);
+        let mut builder = S3ServiceBuilder::new(crate::s3_listing::LocalStore::new(fs));
         builder.set_auth(SimpleAuth::from_single(
             credentials.access_key_id.clone(),
             credentials.secret_access_key.clone(),
