@@ -522,8 +522,18 @@ impl LocalA2iHandle {
 
     /// A config builder for the A2I runtime client pointed at this server (adjust, for
     /// example, the retry config before building).
+    ///
+    /// The client gets a retry partition of its own: the SDK's retry budget is process-wide per
+    /// partition, so without it one server's throttling knob would drain the retries of every
+    /// other server (and test) in the process.
     pub fn a2i_config(&self) -> aws_sdk_sagemakera2iruntime::config::Builder {
         aws_sdk_sagemakera2iruntime::Config::builder()
+            .retry_partition(
+                aws_sdk_sagemakera2iruntime::config::retry::RetryPartition::new(format!(
+                    "a2i-local-{}",
+                    self.a2i_addr()
+                )),
+            )
             .behavior_version(aws_sdk_sagemakera2iruntime::config::BehaviorVersion::latest())
             .region(aws_sdk_sagemakera2iruntime::config::Region::new(
                 self.region.clone(),

@@ -416,9 +416,9 @@ async fn throttled_start_calls_are_retried_by_the_sdk_until_every_loop_starts() 
         })
         .a2i_retry(
             RetryConfig::standard()
-                .with_max_attempts(10)
+                .with_max_attempts(12)
                 .with_initial_backoff(Duration::from_millis(50))
-                .with_max_backoff(Duration::from_millis(500)),
+                .with_max_backoff(Duration::from_secs(1)),
         )
         .start()
         .await
