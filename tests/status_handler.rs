@@ -1,10 +1,13 @@
 //! The status handler end to end: real events in, real SDK client against an in-process S3
 //! (s3s-fs over a temporary directory), reviewed results read back.
 
+mod common;
+
 use a2i_review::config::StatusConfig;
 use a2i_review::loop_input::{ItemSource, LoopInput};
 use a2i_review::source::ObjectRef;
 use a2i_review::status::{StatusError, StatusHandler, StatusOutcome};
+use common::local_s3;
 use serde_json::{json, Value};
 
 const FLOW: &str = "arn:aws:sagemaker:us-east-1:111122223333:flow-definition/a2i-review-demo";
@@ -14,27 +17,6 @@ const RESULTS: &str = "a2i-review-results";
 const COMPLETED: &str = include_str!("../events/a2i-completed.json");
 const FAILED: &str = include_str!("../events/a2i-failed.json");
 const STOPPED: &str = include_str!("../events/a2i-stopped.json");
-
-/// An S3 client whose HTTP layer is an s3s-fs server in the same process: real SDK
-/// serialisation, signing and parsing, no port.
-fn local_s3(dir: &std::path::Path) -> aws_sdk_s3::Client {
-    let creds = aws_sdk_s3::config::Credentials::for_tests();
-    let fs = s3s_fs::FileSystem::new(dir).expect("the test directory exists");
-    let mut service = s3s::service::S3ServiceBuilder::new(fs);
-    // s3s refuses signed requests without an auth provider; accept the SDK's test keys.
-    service.set_auth(s3s::auth::SimpleAuth::from_single(
-        creds.access_key_id(),
-        creds.secret_access_key(),
-    ));
-    let conf = aws_sdk_s3::Config::builder()
-        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-        .region(aws_sdk_s3::config::Region::new("us-east-1"))
-        .credentials_provider(creds)
-        .http_client(s3s_aws::Client::from(service.build()))
-        .force_path_style(true)
-        .build();
-    aws_sdk_s3::Client::from_conf(conf)
-}
 
 /// A local S3 with the output and results buckets, and a handler over it.
 struct World {
