@@ -2,7 +2,7 @@
 # Checks template.yaml with the three checkers CI runs, offline, and fails on any finding:
 #   cfn-lint with the serverless rules, sam validate --lint, checkov (CloudFormation).
 # Suppressions live in the template, in the Metadata of the resource they concern, each with
-# its reason; nothing is skipped here. Run scripts/tools.sh first. Quiet on success (one line).
+# its reason; nothing is skipped here. Run scripts/tools.sh first. On success, one line per checker and a summary.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -33,19 +33,25 @@ if ! "$D/cfn-lint" "$TEMPLATE" -a cfn_lint_serverless.rules >"$out" 2>&1; then
   echo "== cfn-lint $TEMPLATE -a cfn_lint_serverless.rules" >&2
   cat "$out" >&2
   failed+=(cfn-lint)
+else
+  echo "cfn-lint $TEMPLATE -a cfn_lint_serverless.rules: no findings"
 fi
 
 if ! "$D/sam" validate --lint --template-file "$TEMPLATE" --region us-east-1 >"$out" 2>&1; then
   echo "== sam validate --lint" >&2
   cat "$out" >&2
   failed+=("sam validate")
+else
+  echo "sam validate --lint: $(tail -n 1 "$out")"
 fi
 
-if ! "$C/checkov" -f "$TEMPLATE" --framework cloudformation --skip-download --quiet --compact \
+if ! "$C/checkov" -f "$TEMPLATE" --framework cloudformation --skip-download --compact \
   --output cli >"$out" 2>&1; then
   echo "== checkov -f $TEMPLATE --framework cloudformation" >&2
-  cat "$out" >&2
+  grep -vE '^(Check|\s*PASSED|\s*SKIPPED)' "$out" >&2 || cat "$out" >&2
   failed+=(checkov)
+else
+  echo "checkov --framework cloudformation: $(grep -m1 -E 'Passed checks' "$out" | tr -s ' ')"
 fi
 
 if ((${#failed[@]})); then
