@@ -140,11 +140,40 @@ pub enum StartError {
     #[error(transparent)]
     NotAnS3Event(#[from] NotAnS3Event),
     /// Some items failed. Every other item was processed first.
-    #[error("{} of {} items failed ({}); summary: {}", .summary.failed, .summary.items, if .summary.failures.iter().any(|f| f.retryable) { "retryable: the event can be retried safely, started loops are not started again" } else { "not retryable: the input must be fixed" }, serde_json::to_string(.summary).unwrap_or_default())]
+    #[error("{}", items_failed_message(.summary))]
     ItemsFailed {
         /// What the invocation did, failures included.
         summary: Summary,
     },
+}
+
+/// Failures listed in the error message; the rest are counted. Lambda keeps error
+/// messages short, and the first failures say what went wrong.
+pub const FAILURES_IN_MESSAGE: usize = 10;
+
+/// The invocation's error message: counts, whether a retry helps, and the summary with at most
+/// [`FAILURES_IN_MESSAGE`] failures.
+fn items_failed_message(summary: &Summary) -> String {
+    let retryable = summary.failures.iter().any(|f| f.retryable);
+    let mut shown = summary.clone();
+    shown.failures.truncate(FAILURES_IN_MESSAGE);
+    let more = summary.failures.len() - shown.failures.len();
+    format!(
+        "{} of {} items failed ({}); summary{}: {}",
+        summary.failed,
+        summary.items,
+        if retryable {
+            "retryable: the event can be retried safely, started loops are not started again"
+        } else {
+            "not retryable: the input must be fixed"
+        },
+        if more > 0 {
+            format!(" with the first {FAILURES_IN_MESSAGE} failures, {more} more not shown")
+        } else {
+            String::new()
+        },
+        serde_json::to_string(&shown).unwrap_or_default()
+    )
 }
 
 impl StartError {

@@ -675,3 +675,23 @@ async fn the_lambda_error_type_says_whether_a_retry_helps() {
         "Retryable.ItemsFailed"
     );
 }
+
+#[tokio::test]
+async fn the_error_message_stays_short_when_many_items_fail() {
+    let dir = tempfile::tempdir().unwrap();
+    let body: Vec<String> = (0..40).map(|i| format!("{{\"broken\": {i},")).collect();
+    let (s3, event) = upload(dir.path(), "all-bad.jsonl", &body.join("\n")).await;
+    let handler = StartHandler::new(config(&[]), s3, a2i_with(&[]))
+        .await
+        .unwrap();
+    let err = handler.handle(&event).await.unwrap_err();
+    let message = err.to_string();
+    assert!(message.starts_with("40 of 40 items failed"), "{message}");
+    assert!(message.contains("30 more not shown"), "{message}");
+    assert_eq!(message.matches("is not valid JSON").count(), 10);
+    assert_eq!(
+        summary_of(Err(err)).failures.len(),
+        40,
+        "the summary itself keeps every failure"
+    );
+}

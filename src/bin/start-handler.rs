@@ -18,7 +18,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let handler = StartHandler::new(
         config,
         aws_sdk_s3::Client::new(&sdk),
-        aws_sdk_sagemakera2iruntime::Client::new(&sdk),
+        a2i_review::aws::a2i_client(&sdk),
     )
     .await
     .inspect_err(|e| tracing::error!(error = %e, "cannot start"))?;

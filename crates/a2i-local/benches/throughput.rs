@@ -1,7 +1,7 @@
 //! Batch throughput of the real start handler against a2i-local over HTTP, with an A2I
 //! requests-per-second quota (answered with `ThrottlingException`) and added latency: how many
 //! loops per second a JSON Lines object gets at each `MAX_CONCURRENCY`, and how many requests
-//! the quota throttled on the way (the SDK retries them; none may end as a failure).
+//! the quota throttled on the way (the SDK retries them; none should end as a failure).
 //!
 //! `cargo bench -p a2i-local --bench throughput` measures; under `cargo test` it runs once on
 //! a few items so it cannot rot. Nothing is asserted about speed: machines are shared.
@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 use a2i_local::{FaultConfig, LocalA2i};
 use a2i_review::config::StartConfig;
 use a2i_review::start::StartHandler;
-use aws_sdk_sagemakera2iruntime::config::retry::RetryConfig;
 use serde_json::json;
 
 const FLOW: &str = "arn:aws:sagemaker:us-east-1:111122223333:flow-definition/bench";
@@ -51,17 +50,11 @@ async fn run(items: usize, max_concurrency: usize, faults: FaultConfig) {
         .await
         .expect("upload to the embedded S3");
     let etag = put.e_tag().unwrap_or_default().trim_matches('"').to_owned();
-    // Throttling is the point of the run: give the SDK room to retry, as a production
-    // deployment with adaptive retries would.
+    // The deployed function's own retry policy, so the numbers say what Lambda would do.
     let a2i = aws_sdk_sagemakera2iruntime::Client::from_conf(
         local
             .a2i_config()
-            .retry_config(
-                RetryConfig::standard()
-                    .with_max_attempts(10)
-                    .with_initial_backoff(Duration::from_millis(50))
-                    .with_max_backoff(Duration::from_secs(2)),
-            )
+            .retry_config(a2i_review::aws::a2i_retry_config())
             .build(),
     );
     let handler = StartHandler::new(config(max_concurrency), s3, a2i)
@@ -88,8 +81,8 @@ async fn run(items: usize, max_concurrency: usize, faults: FaultConfig) {
             stats.throttled
         ),
         Err(e) => println!(
-            "MAX_CONCURRENCY {max_concurrency:>3}: failed after {secs:.2} s ({} throttled): {e}",
-            stats.throttled
+            "MAX_CONCURRENCY {max_concurrency:>3}: failed after {secs:.2} s ({} throttled): {}",
+            stats.throttled, e.to_string().chars().take(200).collect::<String>()
         ),
     }
     local.shutdown().await;

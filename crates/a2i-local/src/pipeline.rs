@@ -259,7 +259,7 @@ impl PipelineBuilder {
             output_path: crate::local::DEFAULT_OUTPUT_PATH.to_owned(),
             routes: Vec::new(),
             status,
-            a2i_retry: RetryConfig::standard(),
+            a2i_retry: a2i_review::aws::a2i_retry_config(),
         }
     }
 
@@ -282,8 +282,8 @@ impl PipelineBuilder {
         self
     }
 
-    /// The retry settings of the start handlers' A2I client (the SDK's standard ones by
-    /// default, as in Lambda).
+    /// The retry settings of the start handlers' A2I client (by default the deployed
+    /// functions' own, [`a2i_review::aws::a2i_retry_config`]).
     pub fn a2i_retry(mut self, retry: RetryConfig) -> Self {
         self.a2i_retry = retry;
         self
