@@ -17,6 +17,7 @@ use aws_sdk_sagemakera2iruntime::types::{
 use futures::StreamExt;
 use serde::Serialize;
 use serde_json::Value;
+use tracing::Instrument;
 
 use crate::conditions::{ActivationConditions, ConditionError};
 use crate::config::{ConditionsSource, ContentClassifier, DocumentFormat, StartConfig};
@@ -131,6 +132,21 @@ pub struct Failure {
     pub reason: String,
     /// Whether invoking again may succeed.
     pub retryable: bool,
+}
+
+impl Failure {
+    /// A failure of `object` (or of one of its items, once `item_index`/`line` are set).
+    fn of(object: &ObjectRef, reason: String, retryable: bool) -> Self {
+        Self {
+            bucket: Some(object.bucket.clone()),
+            key: Some(object.key.clone()),
+            item_index: None,
+            line: None,
+            loop_name: None,
+            reason,
+            retryable,
+        }
+    }
 }
 
 /// An invocation that did not fully succeed.
@@ -299,12 +315,18 @@ impl StartHandler {
         }
     }
 
-    /// Reads one object and processes its items, at most `max_concurrency` at a time.
+    /// Reads one object and processes its items, at most `max_concurrency` at a time, inside
+    /// a span naming the object so that every log line carries bucket and key.
     async fn process_object(&self, created: &CreatedObject, summary: &mut Summary) {
         let object = &created.object;
-        summary.objects += 1;
         let span = tracing::info_span!("object", bucket = %object.bucket, key = %object.key);
-        let _enter = span.enter();
+        self.process_object_in_span(object, summary)
+            .instrument(span)
+            .await
+    }
+
+    async fn process_object_in_span(&self, object: &ObjectRef, summary: &mut Summary) {
+        summary.objects += 1;
         let mut request = self.s3.get_object().bucket(&object.bucket).key(&object.key);
         // Read exactly the version the event names: loop names are derived from it.
         if let Some(v) = &object.version_id {
@@ -318,15 +340,9 @@ impl StartHandler {
                 let (reason, retryable) = describe_get_error(&e);
                 tracing::error!(reason, retryable, "object could not be read");
                 summary.failed += 1;
-                summary.failures.push(Failure {
-                    bucket: Some(object.bucket.clone()),
-                    key: Some(object.key.clone()),
-                    item_index: None,
-                    line: None,
-                    loop_name: None,
-                    reason,
-                    retryable,
-                });
+                summary
+                    .failures
+                    .push(Failure::of(object, reason, retryable));
                 return;
             }
         };
@@ -337,7 +353,6 @@ impl StartHandler {
             self.items_path.as_ref(),
         )
         .await;
-        drop(_enter);
         let mut outcomes = items
             .map(|item| async move {
                 match item {
@@ -350,22 +365,25 @@ impl StartHandler {
             })
             .buffer_unordered(self.max_concurrency);
         while let Some(outcome) = outcomes.next().await {
-            summary.items += 1;
             match outcome {
-                ItemOutcome::Skipped => summary.skipped += 1,
+                ItemOutcome::Skipped => {
+                    summary.items += 1;
+                    summary.skipped += 1;
+                }
                 ItemOutcome::Started => {
+                    summary.items += 1;
                     summary.flagged += 1;
                     summary.started += 1;
                 }
                 ItemOutcome::AlreadyStarted => {
+                    summary.items += 1;
                     summary.flagged += 1;
                     summary.already_started += 1;
                 }
                 ItemOutcome::Failed { failure, flagged } => {
-                    // A read fault of the whole object is not an item.
-                    if failure.item_index.is_none() && failure.line.is_none() {
-                        summary.items -= 1;
-                    }
+                    // A fault of the whole object (empty, not JSON, unreadable) has no item index
+                    // and is not an item.
+                    summary.items += usize::from(failure.item_index.is_some());
                     summary.flagged += usize::from(flagged);
                     summary.failed += 1;
                     summary.failures.push(failure);
@@ -380,24 +398,22 @@ impl StartHandler {
 
     /// Evaluates one item and starts its loop when it is flagged.
     async fn process_item(&self, object: &ObjectRef, item: Item) -> ItemOutcome {
+        let Item { index, line, value } = item;
         let fail = |reason: String, loop_name: Option<String>, retryable: bool, flagged: bool| {
             ItemOutcome::Failed {
                 failure: Failure {
-                    bucket: Some(object.bucket.clone()),
-                    key: Some(object.key.clone()),
-                    item_index: Some(item.index),
-                    line: item.line,
+                    item_index: Some(index),
+                    line,
                     loop_name,
-                    reason,
-                    retryable,
+                    ..Failure::of(object, reason, retryable)
                 },
                 flagged,
             }
         };
-        let evaluation = match self.conditions.evaluate(&item.value) {
+        let evaluation = match self.conditions.evaluate(&value) {
             Ok(e) => e,
             Err(e) => {
-                tracing::error!(item_index = item.index, line = item.line, error = %e, "item could not be evaluated");
+                tracing::error!(item_index = index, line, error = %e, "item could not be evaluated");
                 return fail(
                     format!("the activation conditions cannot be evaluated on this item: {e}"),
                     None,
@@ -407,30 +423,30 @@ impl StartHandler {
             }
         };
         if !evaluation.flagged {
-            tracing::debug!(item_index = item.index, "no condition holds; skipped");
+            tracing::debug!(item_index = index, "no condition holds; skipped");
             return ItemOutcome::Skipped;
         }
-        let name = loop_name(self.loop_name_prefix.as_deref(), object, item.index);
+        let name = loop_name(self.loop_name_prefix.as_deref(), object, index);
         let source = ItemSource {
             object: object.clone(),
-            item_index: item.index,
-            line: item.line,
+            item_index: index,
+            line,
         };
-        let rendered = match LoopInput::new(item.value.clone(), source, &evaluation).render() {
+        let rendered = match LoopInput::new(value, source, &evaluation).render() {
             Ok(r) => r,
             Err(e) => return fail(e.to_string(), Some(name), false, true),
         };
         match self.start_loop(&name, rendered.content).await {
             Ok(LoopStart::Started) => {
-                tracing::info!(loop_name = %name, bucket = %object.bucket, key = %object.key, item_index = item.index, line = item.line, input_replaced_by_reference = rendered.item_replaced, outcome = "started", "human loop started");
+                tracing::info!(loop_name = %name, bucket = %object.bucket, key = %object.key, item_index = index, line, input_replaced_by_reference = rendered.item_replaced, outcome = "started", "human loop started");
                 ItemOutcome::Started
             }
             Ok(LoopStart::AlreadyStarted { status }) => {
-                tracing::info!(loop_name = %name, bucket = %object.bucket, key = %object.key, item_index = item.index, line = item.line, loop_status = status, outcome = "already_started", "human loop already exists");
+                tracing::info!(loop_name = %name, bucket = %object.bucket, key = %object.key, item_index = index, line, loop_status = status, outcome = "already_started", "human loop already exists");
                 ItemOutcome::AlreadyStarted
             }
             Err((reason, retryable)) => {
-                tracing::error!(loop_name = %name, bucket = %object.bucket, key = %object.key, item_index = item.index, line = item.line, reason, retryable, outcome = "failed", "human loop not started");
+                tracing::error!(loop_name = %name, bucket = %object.bucket, key = %object.key, item_index = index, line, reason, retryable, outcome = "failed", "human loop not started");
                 fail(reason, Some(name), retryable, true)
             }
         }
@@ -462,7 +478,7 @@ impl StartHandler {
         };
         match &err {
             SdkError::ServiceError(se) => match se.err() {
-                StartHumanLoopError::ConflictException(e) => {
+                StartHumanLoopError::ConflictException(_) => {
                     // Our names are deterministic: a conflict means this item's loop exists.
                     // Describe it to be sure it is ours (same flow definition).
                     match self.existing_loop(name).await {
@@ -473,7 +489,6 @@ impl StartHandler {
                         )),
                         None => {
                             tracing::warn!(loop_name = name, "ConflictException, and the loop could not be described; counted as already started");
-                            let _ = e;
                             Ok(LoopStart::AlreadyStarted {
                                 status: "Unknown".into(),
                             })
@@ -575,13 +590,9 @@ enum LoopStart {
 fn fault_failure(object: &ObjectRef, fault: ItemFault) -> Failure {
     tracing::error!(item_index = fault.index, line = fault.line, reason = %fault.reason, retryable = fault.retryable, "item could not be read");
     Failure {
-        bucket: Some(object.bucket.clone()),
-        key: Some(object.key.clone()),
         item_index: fault.index,
         line: fault.line,
-        loop_name: None,
-        reason: fault.reason,
-        retryable: fault.retryable,
+        ..Failure::of(object, fault.reason, fault.retryable)
     }
 }
 

@@ -695,3 +695,32 @@ async fn the_error_message_stays_short_when_many_items_fail() {
         "the summary itself keeps every failure"
     );
 }
+
+#[tokio::test]
+async fn an_empty_or_invalid_object_is_one_named_failure_and_no_item() {
+    let dir = tempfile::tempdir().unwrap();
+    for (key, body, expected) in [
+        ("empty.json", "", "the object is empty"),
+        ("broken.json", "{\"predictions\": [", "not valid JSON"),
+    ] {
+        let (s3, event) = upload(dir.path(), key, body).await;
+        let handler = StartHandler::new(config(&[]), s3, a2i_with(&[]))
+            .await
+            .unwrap();
+        let err = handler.handle(&event).await.unwrap_err();
+        assert!(!err.is_retryable(), "{key}");
+        let summary = summary_of(Err(err));
+        assert_eq!(
+            (summary.objects, summary.items, summary.failed),
+            (1, 0, 1),
+            "{key}"
+        );
+        let f = &summary.failures[0];
+        assert_eq!(
+            (f.bucket.as_deref(), f.key.as_deref()),
+            (Some(BUCKET), Some(key))
+        );
+        assert_eq!((f.item_index, f.line), (None, None));
+        assert!(f.reason.contains(expected), "{key}: {}", f.reason);
+    }
+}

@@ -17,6 +17,8 @@ const RESULTS: &str = "a2i-review-results";
 const COMPLETED: &str = include_str!("../events/a2i-completed.json");
 const FAILED: &str = include_str!("../events/a2i-failed.json");
 const STOPPED: &str = include_str!("../events/a2i-stopped.json");
+/// AWS's documented example event (developer guide), with the 13-digit account typo fixed.
+const DOCUMENTED_EXAMPLE: &str = include_str!("fixtures/a2i-documented-example.json");
 
 /// A local S3 with the output and results buckets, and a handler over it.
 struct World {
@@ -243,28 +245,7 @@ async fn the_sample_completed_event_writes_a_reviewed_result_next_to_its_source(
 #[tokio::test]
 async fn awss_documented_example_event_is_handled() {
     let w = World::with_env(&[]).await;
-    let e = json!({
-      "version": "0",
-      "id": "12345678-1111-2222-3333-12345EXAMPLE",
-      "detail-type": "SageMaker A2I HumanLoop Status Change",
-      "source": "aws.sagemaker",
-      "account": "111111111111",
-      "time": "2019-11-14T17:49:25Z",
-      "region": "us-east-1",
-      "resources": ["arn:aws:sagemaker:us-east-1:111111111111:human-loop/humanloop-nov-14-1"],
-      "detail": {
-        "creationTime": "2019-11-14T17:37:36.740Z",
-        "failureCode": null,
-        "failureReason": null,
-        "flowDefinitionArn": "arn:aws:sagemaker:us-east-1:111111111111:flow-definition/flowdef-nov-12",
-        "humanLoopArn": "arn:aws:sagemaker:us-east-1:111111111111:human-loop/humanloop-nov-14-1",
-        "humanLoopName": "humanloop-nov-14-1",
-        "humanLoopOutput": {
-          "outputS3Uri": "s3://customer-output-bucket-specified-in-flow-definition/flowdef-nov-12/2019/11/14/17/37/36/humanloop-nov-14-1/output.json"
-        },
-        "humanLoopStatus": "Completed"
-      }
-    });
+    let e: Value = serde_json::from_str(DOCUMENTED_EXAMPLE).unwrap();
     let answers = vec![answer(
         "a12b3cdefg4h5i67",
         "2019-11-14T17:48:58.321Z",
