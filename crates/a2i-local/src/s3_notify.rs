@@ -209,35 +209,42 @@ impl InputNotifications {
         creation.bucket == self.location.bucket && self.location.contains_key(&creation.key)
     }
 
-    /// Sends the notification for `creation` in the background (S3 notifies asynchronously).
-    fn notify(self: &Arc<Self>, creation: Creation, source_ip: IpAddr, request_id: String) {
+    /// Notifies of `creation`. The object's size and ETag are read now, before the write's
+    /// response goes back, so they describe this write even when the same client writes the
+    /// key again at once; the delivery itself runs in the background, as S3 notifies
+    /// asynchronously.
+    async fn notify(self: &Arc<Self>, creation: Creation, source_ip: IpAddr, request_id: String) {
         // Taken now, in the order the writes completed.
         let sequencer = self.sequencer.next();
+        let head = self
+            .client
+            .head_object()
+            .bucket(&creation.bucket)
+            .key(&creation.key)
+            .send()
+            .await;
+        let head = match head {
+            Ok(head) => head,
+            Err(err) => {
+                tracing::error!(bucket = %creation.bucket, key = %creation.key, error = %aws_sdk_s3::error::DisplayErrorContext(&err), "created object vanished before its notification; no event sent");
+                return;
+            }
+        };
+        let object = CreatedObject {
+            size: head.content_length().unwrap_or(0),
+            e_tag: head
+                .e_tag()
+                .unwrap_or_default()
+                .trim_matches('"')
+                .to_owned(),
+            sequencer: sequencer.clone(),
+            source_ip,
+            request_id,
+            creation,
+        };
         let this = Arc::clone(self);
         self.background.spawn(async move {
-            let uri = format!("s3://{}/{}", creation.bucket, creation.key);
-            let head = this
-                .client
-                .head_object()
-                .bucket(&creation.bucket)
-                .key(&creation.key)
-                .send()
-                .await;
-            let head = match head {
-                Ok(head) => head,
-                Err(err) => {
-                    tracing::error!(bucket = %creation.bucket, key = %creation.key, error = %aws_sdk_s3::error::DisplayErrorContext(&err), "created object vanished before its notification; no event sent");
-                    return;
-                }
-            };
-            let object = CreatedObject {
-                size: head.content_length().unwrap_or(0),
-                e_tag: head.e_tag().unwrap_or_default().trim_matches('"').to_owned(),
-                sequencer: sequencer.clone(),
-                source_ip,
-                request_id,
-                creation,
-            };
+            let uri = format!("s3://{}/{}", object.creation.bucket, object.creation.key);
             let event = object_created_event(&object, &this.region, &this.configuration_id);
             tracing::info!(bucket = %object.creation.bucket, key = %object.creation.key, sequencer = %sequencer, "object created under the input location");
             this.deliverer
@@ -295,7 +302,7 @@ impl hyper::service::Service<Request<Incoming>> for S3Front {
                         .unwrap_or_else(|| {
                             uuid::Uuid::new_v4().simple().to_string()[..16].to_uppercase()
                         });
-                    notifications.notify(creation, source_ip, request_id);
+                    notifications.notify(creation, source_ip, request_id).await;
                 }
             }
             Ok(response)
