@@ -89,8 +89,11 @@ pub mod output;
 pub mod pipeline;
 pub mod runtime;
 pub mod s3;
+mod s3_backend;
+mod s3_conditions;
 mod s3_listing;
 pub mod s3_notify;
+mod s3_store;
 pub mod server;
 pub mod sinks;
 

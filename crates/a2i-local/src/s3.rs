@@ -1,12 +1,52 @@
-//! The embedded S3: s3s-fs (objects as files under a directory) served by s3s, with SigV4
-//! checked against one local credential pair, reachable over HTTP (path-style) and
-//! in-process through an SDK client that needs no port.
+//! The embedded S3: s3s (protocol, SigV4 against one local credential pair) over a storage of
+//! our own (bodies as files named by random ids, an index in redb), reachable over HTTP
+//! (path-style) and in-process through an SDK client that needs no port.
+//!
+//! # What is emulated, and how strictly
+//! - Buckets: CreateBucket (an existing bucket is `BucketAlreadyOwnedByYou`), HeadBucket,
+//!   DeleteBucket (only when empty of versions and uploads: `BucketNotEmpty`), ListBuckets,
+//!   GetBucketLocation. A request naming a bucket that does not exist is `NoSuchBucket` (404);
+//!   nothing creates a bucket implicitly. An invalid bucket name is `InvalidBucketName` (400).
+//! - Keys: any UTF-8 up to 1,024 bytes, byte-exact (no normalisation, trailing spaces kept);
+//!   a longer key is `KeyTooLongError` (400). Keys never become file names.
+//! - Objects: PutObject, GetObject (with `Range`), HeadObject, DeleteObject, DeleteObjects,
+//!   CopyObject (`COPY`/`REPLACE` metadata directive, copy-source conditions). Content-Type,
+//!   Content-Encoding, Content-Disposition, Content-Language, Cache-Control and `x-amz-meta-*`
+//!   round-trip. ETag: MD5 hex for a single PUT, MD5 of the parts' MD5s plus `-N` for a
+//!   multipart upload (a copy keeps its source's ETag). Content-MD5 and `x-amz-checksum-*`
+//!   (headers or aws-chunked trailers) are verified: `BadDigest`.
+//! - Writes are atomic and leave nothing behind when they fail: the body goes to a temp file,
+//!   is synced and renamed, and only then does one index transaction make it visible. A reader
+//!   sees the old or the new object, never a mix.
+//! - Conditional reads on GetObject/HeadObject: `If-Match`/`If-Unmodified-Since` → 412
+//!   `PreconditionFailed`, `If-None-Match`/`If-Modified-Since` → 304, with S3's precedence
+//!   (a matching If-Match overrides If-Unmodified-Since; If-None-Match overrides
+//!   If-Modified-Since); times compare at whole seconds, as `Last-Modified` has.
+//! - Conditional writes on PutObject and CompleteMultipartUpload: `If-None-Match: *` → 412
+//!   when the key exists; `If-Match: <etag>` → 412 when it differs and, as S3 answers, 404
+//!   `NoSuchKey` when there is no current object. The check runs inside the index transaction,
+//!   so two racing conditional writers cannot both win.
+//! - Versioning: Put/GetBucketVersioning (Enabled, Suspended), version ids on PUT/GET/HEAD/
+//!   CopyObject/DeleteObject, GET/HEAD/DELETE by `versionId`, delete markers (GET of a marker
+//!   by id is `MethodNotAllowed`), ListObjectVersions. An unversioned bucket keeps one `null`
+//!   version per key and shows no version ids.
+//! - Listings: ListObjectsV2 (prefix, delimiter/CommonPrefixes, continuation tokens, start-after,
+//!   max-keys up to 1,000, `encoding-type=url`), ListObjects (markers), ListObjectVersions.
+//! - Multipart: Create, UploadPart, ListParts, Complete (parts in ascending order, ETags checked,
+//!   every part but the last at least 5 MiB: `EntityTooSmall`), Abort.
+//!
+//! Not emulated: ACLs and policies (any request signed with the one credential pair may do
+//! anything), lifecycle, replication, object lock, tagging, SSE, website hosting, presigned
+//! POST, UploadPartCopy, ListMultipartUploads, virtual-hosted-style addressing, and the 409
+//! `ConditionalRequestConflict` (concurrent conditional writes are serialised instead).
 
 use std::path::{Path, PathBuf};
 
 use aws_sdk_s3::config::{BehaviorVersion, Credentials as SdkCredentials, Region};
 use s3s::auth::SimpleAuth;
 use s3s::service::{S3Service, S3ServiceBuilder};
+
+pub use crate::s3_backend::WriteReceipt;
 
 /// The credential pair every client of this a2i-local must sign with.
 #[derive(Clone, PartialEq, Eq)]
@@ -69,7 +109,7 @@ pub enum S3SetupError {
     },
 }
 
-/// The S3 service over a directory (each bucket is a subdirectory).
+/// The S3 service over a directory (see the module documentation for its layout and rules).
 #[derive(Debug, Clone)]
 pub struct EmbeddedS3 {
     service: S3Service,
@@ -87,8 +127,9 @@ impl EmbeddedS3 {
             reason,
         };
         std::fs::create_dir_all(root).map_err(|e| dir_err(e.to_string()))?;
-        let fs = s3s_fs::FileSystem::new(root).map_err(|e| dir_err(format!("{e:?}")))?;
-        let mut builder = S3ServiceBuilder::new(crate::s3_listing::LocalStore::new(fs));
+        let store = crate::s3_store::Store::open(root).map_err(|e| dir_err(e.to_string()))?;
+        let mut builder =
+            S3ServiceBuilder::new(crate::s3_backend::Backend::new(std::sync::Arc::new(store)));
         builder.set_auth(SimpleAuth::from_single(
             credentials.access_key_id.clone(),
             credentials.secret_access_key.clone(),
@@ -106,7 +147,7 @@ impl EmbeddedS3 {
         self.service.clone()
     }
 
-    /// The directory holding the buckets.
+    /// The directory holding the index and the objects' bodies.
     pub fn root(&self) -> &Path {
         &self.root
     }

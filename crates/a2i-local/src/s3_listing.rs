@@ -1,15 +1,16 @@
-//! The embedded S3's object store: s3s-fs, with listings that honour `encoding-type=url`.
+//! The embedded S3's listings: pages of ListObjectsV2 / ListObjects / ListObjectVersions
+//! over the index (prefix, delimiter and common prefixes, markers, max-keys), and
+//! `encoding-type=url`.
 //!
 //! botocore (boto3, the AWS CLI) always lists with `encoding-type=url` and then URL-decodes
-//! every key it gets back, `+` included. s3s-fs 0.14 echoes the encoding type but returns keys
-//! as they are, so `red flower+1.json` came back to Python clients as `red flower 1.json`.
-//! This wrapper encodes keys, prefixes and markers as S3 does when asked to; every other
-//! operation goes straight to s3s-fs.
+//! every key it gets back, `+` included, so keys, prefixes and markers are encoded as S3 does
+//! when asked to (`red flower+1.json` must not come back as `red flower 1.json`).
 
+use base64::Engine as _;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-use s3s::dto::*;
-use s3s::{S3Request, S3Response, S3Result, S3};
-use s3s_fs::FileSystem;
+use s3s::dto::EncodingType;
+
+use crate::s3_store::{Store, StoreError, Version};
 
 /// What S3 leaves unencoded in `encoding-type=url` listings: RFC 3986 unreserved characters
 /// and the `/` that separates "folders".
@@ -20,191 +21,197 @@ const KEY_ENCODE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'~')
     .remove(b'/');
 
-/// s3s-fs behind URL-encoding listings.
-#[derive(Debug)]
-pub(crate) struct LocalStore {
-    fs: FileSystem,
-}
+/// S3's page size limit.
+pub(crate) const MAX_KEYS: usize = 1000;
 
-impl LocalStore {
-    /// Wraps an s3s-fs file system.
-    pub(crate) fn new(fs: FileSystem) -> Self {
-        Self { fs }
-    }
-}
-
-fn wants_url(encoding: Option<&EncodingType>) -> bool {
+/// Whether the request asked for `encoding-type=url`.
+pub(crate) fn wants_url(encoding: Option<&EncodingType>) -> bool {
     encoding.is_some_and(|e| e.as_str() == EncodingType::URL)
 }
 
-fn encode(s: &mut Option<String>) {
+/// URL-encodes `s` in place as S3 does for `encoding-type=url`.
+pub(crate) fn encode(s: &mut Option<String>) {
     if let Some(v) = s.as_mut() {
         *v = utf8_percent_encode(v, KEY_ENCODE).to_string();
     }
 }
 
-fn encode_listing(contents: &mut Option<Vec<Object>>, prefixes: &mut Option<Vec<CommonPrefix>>) {
-    for object in contents.iter_mut().flatten() {
-        encode(&mut object.key);
+/// A continuation token: the last key or common prefix returned, base64url, so any key
+/// (control characters included) survives XML and query strings.
+pub(crate) fn token_for(marker: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(marker)
+}
+
+/// The marker inside a continuation token, or `None` when it is not one of ours.
+pub(crate) fn marker_of(token: &str) -> Option<String> {
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token)
+        .ok()?;
+    String::from_utf8(bytes).ok()
+}
+
+/// The page size a request asks for: S3's default and ceiling are 1,000.
+pub(crate) fn page_size(max_keys: Option<i32>) -> usize {
+    max_keys.map_or(MAX_KEYS, |m| usize::try_from(m).unwrap_or(0).min(MAX_KEYS))
+}
+
+/// One listing entry.
+#[derive(Debug)]
+pub(crate) enum Entry {
+    /// An object (or a version of one).
+    Object(Version),
+    /// A common prefix (a "folder" under the delimiter).
+    Prefix(String),
+}
+
+/// A page of a listing.
+#[derive(Debug, Default)]
+pub(crate) struct Page {
+    pub entries: Vec<Entry>,
+    pub truncated: bool,
+}
+
+impl Page {
+    /// The objects of the page.
+    pub fn objects(&self) -> impl Iterator<Item = &Version> {
+        self.entries.iter().filter_map(|e| match e {
+            Entry::Object(v) => Some(v),
+            Entry::Prefix(_) => None,
+        })
     }
-    for prefix in prefixes.iter_mut().flatten() {
-        encode(&mut prefix.prefix);
+
+    /// The common prefixes of the page.
+    pub fn prefixes(&self) -> impl Iterator<Item = &str> {
+        self.entries.iter().filter_map(|e| match e {
+            Entry::Prefix(p) => Some(p.as_str()),
+            Entry::Object(_) => None,
+        })
     }
 }
 
-#[async_trait::async_trait]
-impl S3 for LocalStore {
-    async fn list_objects_v2(
-        &self,
-        req: S3Request<ListObjectsV2Input>,
-    ) -> S3Result<S3Response<ListObjectsV2Output>> {
-        let url = wants_url(req.input.encoding_type.as_ref());
-        let mut resp = self.fs.list_objects_v2(req).await?;
-        if url {
-            let out = &mut resp.output;
-            encode_listing(&mut out.contents, &mut out.common_prefixes);
-            encode(&mut out.prefix);
-            encode(&mut out.delimiter);
-            encode(&mut out.start_after);
+/// The common prefix `key` rolls up into, if the delimiter occurs after `prefix`.
+fn common_prefix<'k>(key: &'k str, prefix: &str, delimiter: Option<&str>) -> Option<&'k str> {
+    let delimiter = delimiter.filter(|d| !d.is_empty())?;
+    let rest = key.get(prefix.len()..)?;
+    let at = rest.find(delimiter)?;
+    key.get(..prefix.len() + at + delimiter.len())
+}
+
+/// A page of current objects with keys after `after` (a key or a common prefix returned
+/// before), objects and common prefixes counting together towards `max_keys`.
+pub(crate) fn list_current(
+    store: &Store,
+    bucket: &str,
+    prefix: &str,
+    delimiter: Option<&str>,
+    after: Option<&str>,
+    max_keys: usize,
+) -> Result<Page, StoreError> {
+    let mut page = Page::default();
+    if max_keys == 0 {
+        // Still answers NoSuchBucket for a missing bucket.
+        store.bucket(bucket)?;
+        return Ok(page);
+    }
+    let after = after.unwrap_or("");
+    let mut last_prefix: Option<String> = None;
+    store.scan_current(bucket, prefix, after, |version| {
+        if version.key.as_str() <= after {
+            return true;
         }
-        Ok(resp)
-    }
-
-    async fn list_objects(
-        &self,
-        req: S3Request<ListObjectsInput>,
-    ) -> S3Result<S3Response<ListObjectsOutput>> {
-        let url = wants_url(req.input.encoding_type.as_ref());
-        let mut resp = self.fs.list_objects(req).await?;
-        if url {
-            let out = &mut resp.output;
-            encode_listing(&mut out.contents, &mut out.common_prefixes);
-            encode(&mut out.prefix);
-            encode(&mut out.delimiter);
-            encode(&mut out.marker);
-            encode(&mut out.next_marker);
+        if let Some(cp) = common_prefix(&version.key, prefix, delimiter) {
+            // Keys under a common prefix already returned (on this page or an earlier one).
+            if cp == after || last_prefix.as_deref() == Some(cp) {
+                return true;
+            }
+            if page.entries.len() == max_keys {
+                page.truncated = true;
+                return false;
+            }
+            last_prefix = Some(cp.to_owned());
+            page.entries.push(Entry::Prefix(cp.to_owned()));
+            return true;
         }
-        Ok(resp)
-    }
+        if page.entries.len() == max_keys {
+            page.truncated = true;
+            return false;
+        }
+        page.entries.push(Entry::Object(version));
+        true
+    })?;
+    Ok(page)
+}
 
-    async fn create_bucket(
-        &self,
-        req: S3Request<CreateBucketInput>,
-    ) -> S3Result<S3Response<CreateBucketOutput>> {
-        self.fs.create_bucket(req).await
-    }
+/// Where a version listing resumes: after `key` (all its versions), or after one version.
+#[derive(Debug, Default)]
+pub(crate) struct VersionMarker<'a> {
+    pub key: Option<&'a str>,
+    pub version_id: Option<&'a str>,
+}
 
-    async fn copy_object(
-        &self,
-        req: S3Request<CopyObjectInput>,
-    ) -> S3Result<S3Response<CopyObjectOutput>> {
-        self.fs.copy_object(req).await
+/// A page of versions and delete markers (`is_latest` is computed per key).
+pub(crate) fn list_versions(
+    store: &Store,
+    bucket: &str,
+    prefix: &str,
+    delimiter: Option<&str>,
+    marker: &VersionMarker<'_>,
+    max_keys: usize,
+) -> Result<(Page, Vec<bool>), StoreError> {
+    let mut page = Page::default();
+    let mut latest = Vec::new();
+    if max_keys == 0 {
+        store.bucket(bucket)?;
+        return Ok((page, latest));
     }
-
-    async fn delete_bucket(
-        &self,
-        req: S3Request<DeleteBucketInput>,
-    ) -> S3Result<S3Response<DeleteBucketOutput>> {
-        self.fs.delete_bucket(req).await
-    }
-
-    async fn delete_object(
-        &self,
-        req: S3Request<DeleteObjectInput>,
-    ) -> S3Result<S3Response<DeleteObjectOutput>> {
-        self.fs.delete_object(req).await
-    }
-
-    async fn delete_objects(
-        &self,
-        req: S3Request<DeleteObjectsInput>,
-    ) -> S3Result<S3Response<DeleteObjectsOutput>> {
-        self.fs.delete_objects(req).await
-    }
-
-    async fn get_bucket_location(
-        &self,
-        req: S3Request<GetBucketLocationInput>,
-    ) -> S3Result<S3Response<GetBucketLocationOutput>> {
-        self.fs.get_bucket_location(req).await
-    }
-
-    async fn get_object(
-        &self,
-        req: S3Request<GetObjectInput>,
-    ) -> S3Result<S3Response<GetObjectOutput>> {
-        self.fs.get_object(req).await
-    }
-
-    async fn head_bucket(
-        &self,
-        req: S3Request<HeadBucketInput>,
-    ) -> S3Result<S3Response<HeadBucketOutput>> {
-        self.fs.head_bucket(req).await
-    }
-
-    async fn head_object(
-        &self,
-        req: S3Request<HeadObjectInput>,
-    ) -> S3Result<S3Response<HeadObjectOutput>> {
-        self.fs.head_object(req).await
-    }
-
-    async fn list_buckets(
-        &self,
-        req: S3Request<ListBucketsInput>,
-    ) -> S3Result<S3Response<ListBucketsOutput>> {
-        self.fs.list_buckets(req).await
-    }
-
-    async fn put_object(
-        &self,
-        req: S3Request<PutObjectInput>,
-    ) -> S3Result<S3Response<PutObjectOutput>> {
-        self.fs.put_object(req).await
-    }
-
-    async fn create_multipart_upload(
-        &self,
-        req: S3Request<CreateMultipartUploadInput>,
-    ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
-        self.fs.create_multipart_upload(req).await
-    }
-
-    async fn upload_part(
-        &self,
-        req: S3Request<UploadPartInput>,
-    ) -> S3Result<S3Response<UploadPartOutput>> {
-        self.fs.upload_part(req).await
-    }
-
-    async fn upload_part_copy(
-        &self,
-        req: S3Request<UploadPartCopyInput>,
-    ) -> S3Result<S3Response<UploadPartCopyOutput>> {
-        self.fs.upload_part_copy(req).await
-    }
-
-    async fn list_parts(
-        &self,
-        req: S3Request<ListPartsInput>,
-    ) -> S3Result<S3Response<ListPartsOutput>> {
-        self.fs.list_parts(req).await
-    }
-
-    async fn complete_multipart_upload(
-        &self,
-        req: S3Request<CompleteMultipartUploadInput>,
-    ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
-        self.fs.complete_multipart_upload(req).await
-    }
-
-    async fn abort_multipart_upload(
-        &self,
-        req: S3Request<AbortMultipartUploadInput>,
-    ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
-        self.fs.abort_multipart_upload(req).await
-    }
+    let from = marker.key.unwrap_or("");
+    // While resuming inside the marker key: skip until the marker version has gone by.
+    let mut skipping = marker.version_id.is_some();
+    let mut last_key: Option<String> = None;
+    let mut last_prefix: Option<String> = None;
+    store.scan_versions(bucket, prefix, from, |version| {
+        let first_of_key = last_key.as_deref() != Some(version.key.as_str());
+        if first_of_key {
+            last_key = Some(version.key.clone());
+        }
+        if let Some(marker_key) = marker.key {
+            if version.key.as_str() < marker_key {
+                return true;
+            }
+            if version.key == marker_key {
+                if skipping {
+                    if Some(version.version_id.as_str()) == marker.version_id {
+                        skipping = false;
+                    }
+                    return true;
+                }
+                if marker.version_id.is_none() {
+                    return true;
+                }
+            }
+        }
+        if let Some(cp) = common_prefix(&version.key, prefix, delimiter) {
+            if Some(cp) == marker.key || last_prefix.as_deref() == Some(cp) {
+                return true;
+            }
+            if page.entries.len() == max_keys {
+                page.truncated = true;
+                return false;
+            }
+            last_prefix = Some(cp.to_owned());
+            page.entries.push(Entry::Prefix(cp.to_owned()));
+            latest.push(false);
+            return true;
+        }
+        if page.entries.len() == max_keys {
+            page.truncated = true;
+            return false;
+        }
+        page.entries.push(Entry::Object(version));
+        latest.push(first_of_key);
+        true
+    })?;
+    Ok((page, latest))
 }
 
 #[cfg(test)]
@@ -219,5 +226,31 @@ mod tests {
             k.as_deref(),
             Some("incoming/moderation/beach%20photo%2B1%20%C3%BC%26%3D.json")
         );
+    }
+
+    #[test]
+    fn tokens_round_trip_any_key() {
+        for key in ["", "a/b", "sp ace+plus%#?\u{0}\u{1}ü/"] {
+            assert_eq!(marker_of(&token_for(key)).as_deref(), Some(key));
+        }
+        assert_eq!(marker_of("not base64!"), None);
+    }
+
+    #[test]
+    fn common_prefixes_roll_up_after_the_prefix() {
+        assert_eq!(common_prefix("a/b/c", "", Some("/")), Some("a/"));
+        assert_eq!(common_prefix("a/b/c", "a/", Some("/")), Some("a/b/"));
+        assert_eq!(common_prefix("a/b", "a/", Some("/")), None);
+        assert_eq!(common_prefix("a/b", "a/", None), None);
+        assert_eq!(common_prefix("a--b--c", "", Some("--")), Some("a--"));
+        assert_eq!(common_prefix("ü/x", "", Some("/")), Some("ü/"));
+    }
+
+    #[test]
+    fn page_sizes_are_capped_at_1000() {
+        assert_eq!(page_size(None), 1000);
+        assert_eq!(page_size(Some(5000)), 1000);
+        assert_eq!(page_size(Some(-1)), 0);
+        assert_eq!(page_size(Some(7)), 7);
     }
 }

@@ -1,7 +1,9 @@
 //! Pipeline mode's S3 event notifications: an HTTP layer in front of the s3s service that,
 //! after a successful PutObject, CopyObject or CompleteMultipartUpload under the watched
 //! input location, delivers a real-shaped `ObjectCreated` notification (key form-encoded as
-//! S3 does, size, eTag without quotes, increasing sequencer, no versionId) to the S3 sinks.
+//! S3 does, size, eTag without quotes, increasing sequencer, and the versionId of the write in
+//! a bucket with versioning enabled) to the S3 sinks. Size, eTag and versionId come from the
+//! write's own [`WriteReceipt`], so they describe exactly the write that was answered.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,6 +23,7 @@ use crate::http::parse_query;
 use crate::loops::format_timestamp;
 use crate::loops::record::now_ms;
 use crate::output::S3Location;
+use crate::s3::WriteReceipt;
 
 /// What S3 leaves unescaped in event keys (Java `URLEncoder` style plus `/`): letters,
 /// digits, `-`, `_`, `.`, `*` and `/`. A space is then written `+`.
@@ -114,6 +117,8 @@ pub struct CreatedObject {
     pub size: i64,
     /// ETag without quotes.
     pub e_tag: String,
+    /// The version id, in a bucket with versioning enabled.
+    pub version_id: Option<String>,
     /// The sequencer.
     pub sequencer: String,
     /// The client's IP address.
@@ -129,6 +134,15 @@ pub fn object_created_event(
     configuration_id: &str,
 ) -> serde_json::Value {
     let bucket = &object.creation.bucket;
+    let mut s3_object = json!({
+        "key": form_encode_key(&object.creation.key),
+        "size": object.size,
+        "eTag": object.e_tag,
+        "sequencer": object.sequencer,
+    });
+    if let Some(version_id) = &object.version_id {
+        s3_object["versionId"] = json!(version_id);
+    }
     json!({
         "Records": [{
             "eventVersion": "2.1",
@@ -150,12 +164,7 @@ pub fn object_created_event(
                     "ownerIdentity": {"principalId": "A2ILOCALOWNER"},
                     "arn": format!("arn:aws:s3:::{bucket}"),
                 },
-                "object": {
-                    "key": form_encode_key(&object.creation.key),
-                    "size": object.size,
-                    "eTag": object.e_tag,
-                    "sequencer": object.sequencer,
-                },
+                "object": s3_object,
             },
         }]
     })
@@ -209,34 +218,53 @@ impl InputNotifications {
         creation.bucket == self.location.bucket && self.location.contains_key(&creation.key)
     }
 
-    /// Notifies of `creation`. The object's size and ETag are read now, before the write's
-    /// response goes back, so they describe this write even when the same client writes the
-    /// key again at once; the delivery itself runs in the background, as S3 notifies
-    /// asynchronously.
-    async fn notify(self: &Arc<Self>, creation: Creation, source_ip: IpAddr, request_id: String) {
+    /// Notifies of `creation`, described by the write's `receipt` (size, ETag, version id).
+    /// Without a receipt (an operation that does not attach one) the object is read now,
+    /// before the write's response goes back. The delivery itself runs in the background, as
+    /// S3 notifies asynchronously.
+    async fn notify(
+        self: &Arc<Self>,
+        creation: Creation,
+        receipt: Option<WriteReceipt>,
+        source_ip: IpAddr,
+        request_id: String,
+    ) {
         // Taken now, in the order the writes completed.
         let sequencer = self.sequencer.next();
-        let head = self
-            .client
-            .head_object()
-            .bucket(&creation.bucket)
-            .key(&creation.key)
-            .send()
-            .await;
-        let head = match head {
-            Ok(head) => head,
-            Err(err) => {
-                tracing::error!(bucket = %creation.bucket, key = %creation.key, error = %aws_sdk_s3::error::DisplayErrorContext(&err), "created object vanished before its notification; no event sent");
-                return;
+        let receipt = match receipt {
+            Some(receipt) => receipt,
+            None => {
+                let head = self
+                    .client
+                    .head_object()
+                    .bucket(&creation.bucket)
+                    .key(&creation.key)
+                    .send()
+                    .await;
+                match head {
+                    Ok(head) => WriteReceipt {
+                        size: head
+                            .content_length()
+                            .and_then(|l| u64::try_from(l).ok())
+                            .unwrap_or(0),
+                        e_tag: head
+                            .e_tag()
+                            .unwrap_or_default()
+                            .trim_matches('"')
+                            .to_owned(),
+                        version_id: head.version_id().map(str::to_owned),
+                    },
+                    Err(err) => {
+                        tracing::error!(bucket = %creation.bucket, key = %creation.key, error = %aws_sdk_s3::error::DisplayErrorContext(&err), "created object vanished before its notification; no event sent");
+                        return;
+                    }
+                }
             }
         };
         let object = CreatedObject {
-            size: head.content_length().unwrap_or(0),
-            e_tag: head
-                .e_tag()
-                .unwrap_or_default()
-                .trim_matches('"')
-                .to_owned(),
+            size: i64::try_from(receipt.size).unwrap_or(i64::MAX),
+            e_tag: receipt.e_tag,
+            version_id: receipt.version_id,
             sequencer: sequencer.clone(),
             source_ip,
             request_id,
@@ -291,7 +319,8 @@ impl hyper::service::Service<Request<Incoming>> for S3Front {
         let service = self.service.clone();
         let source_ip = self.remote.ip();
         Box::pin(async move {
-            let response = service.call(request.map(s3s::Body::from)).await?;
+            let mut response = service.call(request.map(s3s::Body::from)).await?;
+            let receipt = response.extensions_mut().remove::<WriteReceipt>();
             if let Some((notifications, creation)) = watched {
                 if response.status().is_success() {
                     let request_id = response
@@ -302,7 +331,9 @@ impl hyper::service::Service<Request<Incoming>> for S3Front {
                         .unwrap_or_else(|| {
                             uuid::Uuid::new_v4().simple().to_string()[..16].to_uppercase()
                         });
-                    notifications.notify(creation, source_ip, request_id).await;
+                    notifications
+                        .notify(creation, receipt, source_ip, request_id)
+                        .await;
                 }
             }
             Ok(response)
