@@ -59,7 +59,7 @@ pub(crate) fn page_size(max_keys: Option<i32>) -> usize {
 #[derive(Debug)]
 pub(crate) enum Entry {
     /// An object (or a version of one).
-    Object(Version),
+    Object(Box<Version>),
     /// A common prefix (a "folder" under the delimiter).
     Prefix(String),
 }
@@ -75,7 +75,7 @@ impl Page {
     /// The objects of the page.
     pub fn objects(&self) -> impl Iterator<Item = &Version> {
         self.entries.iter().filter_map(|e| match e {
-            Entry::Object(v) => Some(v),
+            Entry::Object(v) => Some(v.as_ref()),
             Entry::Prefix(_) => None,
         })
     }
@@ -136,7 +136,7 @@ pub(crate) fn list_current(
             page.truncated = true;
             return false;
         }
-        page.entries.push(Entry::Object(version));
+        page.entries.push(Entry::Object(Box::new(version)));
         true
     })?;
     Ok(page)
@@ -207,7 +207,7 @@ pub(crate) fn list_versions(
             page.truncated = true;
             return false;
         }
-        page.entries.push(Entry::Object(version));
+        page.entries.push(Entry::Object(Box::new(version)));
         latest.push(first_of_key);
         true
     })?;
