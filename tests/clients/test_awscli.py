@@ -1,5 +1,6 @@
 """The AWS CLI (v1) against a2i-local, with --endpoint-url as a user would type it."""
 
+import hashlib
 import json
 import os
 import subprocess
@@ -12,6 +13,7 @@ from compat import (
     FLOW_DEFINITION_ARN,
     INPUT_PATH,
     LOOP_ARN_PREFIX,
+    OUTPUT_PATH,
     S3_ENDPOINT,
     S3_EVENTS_FILE,
     json_lines,
@@ -142,6 +144,53 @@ class AwsCliCompat(unittest.TestCase):
         )
         self.assertEqual(len(events), 1, f"no S3 event with key {encoded}")
         self.assertEqual(events[0]["Records"][0]["s3"]["object"]["size"], len(body))
+
+    def test_s3_cp_takes_a_1024_byte_key_and_refuses_a_1025_byte_one(self):
+        bucket = OUTPUT_PATH.removeprefix("s3://").partition("/")[0]
+        stem = f"long-{uuid.uuid4().hex[:8]}/"
+        key = stem + "k" * (1024 - len(stem))
+        self.assertEqual(len(key.encode()), 1024)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "item.json")
+            with open(path, "w", encoding="utf-8") as f:
+                f.write('{"long": "key"}\n')
+            code, _, err = aws("s3", "cp", path, f"s3://{bucket}/{key}", "--only-show-errors",
+                               endpoint=S3_ENDPOINT, parse=False)
+            self.assertEqual(code, 0, err)
+            code, out, err = aws("s3", "cp", f"s3://{bucket}/{key}", "-", endpoint=S3_ENDPOINT,
+                                 parse=False)
+            self.assertEqual(code, 0, err)
+            self.assertEqual(out, '{"long": "key"}\n')
+
+            code, _, err = aws("s3", "cp", path, f"s3://{bucket}/{key}x", "--only-show-errors",
+                               endpoint=S3_ENDPOINT, parse=False)
+            self.assertNotEqual(code, 0)
+            self.assertIn("KeyTooLongError", err)
+            self.assertNotIn("InternalError", err)
+
+    def test_s3_cp_of_a_file_over_8_mb_is_a_multipart_upload(self):
+        bucket = OUTPUT_PATH.removeprefix("s3://").partition("/")[0]
+        key = f"big-{uuid.uuid4().hex[:8]}.jsonl"
+        line = b'{"id": "x", "predictions": [{"label": "cat", "confidence": 0.5}]}\n'
+        body = line * (9 * 1024 * 1024 // len(line) + 1)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "big.jsonl")
+            with open(path, "wb") as f:
+                f.write(body)
+            code, _, err = aws("s3", "cp", path, f"s3://{bucket}/{key}", "--only-show-errors",
+                               endpoint=S3_ENDPOINT, parse=False)
+            self.assertEqual(code, 0, err)
+            back = os.path.join(tmp, "back.jsonl")
+            code, _, err = aws("s3", "cp", f"s3://{bucket}/{key}", back, "--only-show-errors",
+                               endpoint=S3_ENDPOINT, parse=False)
+            self.assertEqual(code, 0, err)
+            with open(back, "rb") as f:
+                self.assertEqual(hashlib.md5(f.read()).hexdigest(), hashlib.md5(body).hexdigest())
+        code, head, err = aws("s3api", "head-object", "--bucket", bucket, "--key", key,
+                              endpoint=S3_ENDPOINT)
+        self.assertEqual(code, 0, err)
+        self.assertEqual(head["ContentLength"], len(body))
+        self.assertRegex(head["ETag"], r'^"[0-9a-f]{32}-2"$', "8 MB parts: two of them")
 
 
 if __name__ == "__main__":

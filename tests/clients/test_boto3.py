@@ -10,6 +10,7 @@ import uuid
 
 import boto3
 import botocore.config
+import botocore.exceptions
 
 from compat import (
     A2I_ENDPOINT,
@@ -235,6 +236,87 @@ class Boto3Compat(unittest.TestCase):
         self.assertEqual(record["eventName"], "ObjectCreated:Put")
         self.assertEqual(record["s3"]["bucket"]["name"], bucket)
         self.assertEqual(record["s3"]["object"]["size"], 2)
+
+    def new_bucket(self, prefix):
+        bucket = f"{prefix}-{uuid.uuid4().hex[:8]}"
+        self.s3.create_bucket(Bucket=bucket)
+        return bucket
+
+    def assert_status(self, caught, status, code=None):
+        error = caught.exception.response
+        self.assertEqual(error["ResponseMetadata"]["HTTPStatusCode"], status)
+        if code is not None:
+            self.assertEqual(error["Error"]["Code"], code)
+
+    def test_conditional_get_and_head(self):
+        bucket = self.new_bucket("compat-cond")
+        etag = self.s3.put_object(Bucket=bucket, Key="k.json", Body=b"{}")["ETag"]
+        other = '"00000000000000000000000000000000"'
+        self.assertEqual(self.s3.get_object(Bucket=bucket, Key="k.json", IfMatch=etag)["Body"].read(), b"{}")
+        with self.assertRaises(botocore.exceptions.ClientError) as caught:
+            self.s3.get_object(Bucket=bucket, Key="k.json", IfMatch=other)
+        self.assert_status(caught, 412, "PreconditionFailed")
+        with self.assertRaises(botocore.exceptions.ClientError) as caught:
+            self.s3.get_object(Bucket=bucket, Key="k.json", IfNoneMatch=etag)
+        self.assert_status(caught, 304)
+        modified = self.s3.head_object(Bucket=bucket, Key="k.json")["LastModified"]
+        later = modified + datetime.timedelta(hours=1)
+        earlier = modified - datetime.timedelta(hours=1)
+        with self.assertRaises(botocore.exceptions.ClientError) as caught:
+            self.s3.head_object(Bucket=bucket, Key="k.json", IfModifiedSince=later)
+        self.assert_status(caught, 304)
+        with self.assertRaises(botocore.exceptions.ClientError) as caught:
+            self.s3.head_object(Bucket=bucket, Key="k.json", IfUnmodifiedSince=earlier)
+        self.assert_status(caught, 412)
+        # S3's precedence: If-Match true wins over If-Unmodified-Since false.
+        got = self.s3.get_object(Bucket=bucket, Key="k.json", IfMatch=etag, IfUnmodifiedSince=earlier)
+        self.assertEqual(got["Body"].read(), b"{}")
+
+    def test_conditional_put(self):
+        bucket = self.new_bucket("compat-cput")
+        first = self.s3.put_object(Bucket=bucket, Key="lock", Body=b"1", IfNoneMatch="*")
+        with self.assertRaises(botocore.exceptions.ClientError) as caught:
+            self.s3.put_object(Bucket=bucket, Key="lock", Body=b"2", IfNoneMatch="*")
+        self.assert_status(caught, 412, "PreconditionFailed")
+        self.s3.put_object(Bucket=bucket, Key="lock", Body=b"3", IfMatch=first["ETag"])
+        with self.assertRaises(botocore.exceptions.ClientError) as caught:
+            self.s3.put_object(Bucket=bucket, Key="lock", Body=b"4", IfMatch=first["ETag"])
+        self.assert_status(caught, 412, "PreconditionFailed")
+        self.assertEqual(self.s3.get_object(Bucket=bucket, Key="lock")["Body"].read(), b"3")
+
+    def test_missing_bucket_and_long_keys_are_typed_client_errors(self):
+        with self.assertRaises(self.s3.exceptions.NoSuchBucket):
+            self.s3.list_objects_v2(Bucket="compat-missing-" + uuid.uuid4().hex[:8])
+        with self.assertRaises(botocore.exceptions.ClientError) as caught:
+            self.s3.put_object(Bucket="compat-missing-" + uuid.uuid4().hex[:8], Key="k", Body=b"{}")
+        self.assert_status(caught, 404, "NoSuchBucket")
+        bucket = self.new_bucket("compat-long")
+        key = "é" * 512
+        self.s3.put_object(Bucket=bucket, Key=key, Body=b"{}")
+        self.assertEqual([o["Key"] for o in self.s3.list_objects_v2(Bucket=bucket)["Contents"]], [key])
+        with self.assertRaises(botocore.exceptions.ClientError) as caught:
+            self.s3.put_object(Bucket=bucket, Key=key + "x", Body=b"{}")
+        self.assert_status(caught, 400, "KeyTooLongError")
+
+    def test_versioned_round_trip(self):
+        bucket = self.new_bucket("compat-ver")
+        self.s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+        self.assertEqual(self.s3.get_bucket_versioning(Bucket=bucket)["Status"], "Enabled")
+        v1 = self.s3.put_object(Bucket=bucket, Key="doc.json", Body=b"one")["VersionId"]
+        v2 = self.s3.put_object(Bucket=bucket, Key="doc.json", Body=b"two!")["VersionId"]
+        self.assertNotEqual(v1, v2)
+        got = self.s3.get_object(Bucket=bucket, Key="doc.json", VersionId=v1)
+        self.assertEqual((got["Body"].read(), got["VersionId"]), (b"one", v1))
+        marker = self.s3.delete_object(Bucket=bucket, Key="doc.json")
+        self.assertTrue(marker["DeleteMarker"])
+        with self.assertRaises(self.s3.exceptions.NoSuchKey):
+            self.s3.get_object(Bucket=bucket, Key="doc.json")
+        listed = self.s3.list_object_versions(Bucket=bucket)
+        self.assertEqual([(v["VersionId"], v["IsLatest"]) for v in listed["Versions"]], [(v2, False), (v1, False)])
+        self.assertEqual([(m["VersionId"], m["IsLatest"]) for m in listed["DeleteMarkers"]],
+                         [(marker["VersionId"], True)])
+        self.s3.delete_object(Bucket=bucket, Key="doc.json", VersionId=marker["VersionId"])
+        self.assertEqual(self.s3.get_object(Bucket=bucket, Key="doc.json")["Body"].read(), b"two!")
 
 
 if __name__ == "__main__":
