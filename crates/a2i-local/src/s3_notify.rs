@@ -357,6 +357,33 @@ mod tests {
     }
 
     #[test]
+    fn the_event_carries_a_version_id_only_when_the_write_has_one() {
+        let mut object = CreatedObject {
+            creation: Creation {
+                bucket: "inbox".into(),
+                key: "a b.json".into(),
+                event_name: "ObjectCreated:Put",
+            },
+            size: 12,
+            e_tag: "0123".into(),
+            version_id: None,
+            sequencer: "0000000000000000AB".into(),
+            source_ip: IpAddr::from([127, 0, 0, 1]),
+            request_id: "REQ".into(),
+        };
+        let event = object_created_event(&object, "us-east-1", "cfg");
+        let o = &event["Records"][0]["s3"]["object"];
+        assert_eq!(
+            (o["key"].as_str(), o["size"].as_i64()),
+            (Some("a+b.json"), Some(12))
+        );
+        assert!(o.get("versionId").is_none());
+        object.version_id = Some("v-1".into());
+        let event = object_created_event(&object, "us-east-1", "cfg");
+        assert_eq!(event["Records"][0]["s3"]["object"]["versionId"], "v-1");
+    }
+
+    #[test]
     fn sequencers_increase_and_have_18_hex_digits() {
         let s = Sequencer::default();
         let a = s.next();

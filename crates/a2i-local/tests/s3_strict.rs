@@ -821,6 +821,106 @@ async fn metadata_copies_and_batch_deletes_round_trip() {
     assert_eq!(listed.key_count(), Some(0));
 }
 
+#[tokio::test]
+async fn multipart_uploads_check_their_parts_and_get_an_md5_of_md5s_etag() {
+    use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+    let (_local, s3) = with_bucket("multi").await;
+    let create = || async {
+        s3.create_multipart_upload()
+            .bucket("multi")
+            .key("big.jsonl")
+            .content_type("application/x-ndjson")
+            .send()
+            .await
+            .unwrap()
+            .upload_id()
+            .unwrap()
+            .to_owned()
+    };
+    let part = |id: String, n: i32, body: Vec<u8>| {
+        let s3 = s3.clone();
+        async move {
+            let out = s3
+                .upload_part()
+                .bucket("multi")
+                .key("big.jsonl")
+                .upload_id(id)
+                .part_number(n)
+                .body(ByteStream::from(body))
+                .send()
+                .await
+                .unwrap();
+            CompletedPart::builder()
+                .part_number(n)
+                .e_tag(out.e_tag().unwrap())
+                .build()
+        }
+    };
+    let complete = |id: String, parts: Vec<CompletedPart>| {
+        s3.complete_multipart_upload()
+            .bucket("multi")
+            .key("big.jsonl")
+            .upload_id(id)
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .set_parts(Some(parts))
+                    .build(),
+            )
+            .send()
+    };
+
+    // A first part under 5 MiB is refused at completion.
+    let small = create().await;
+    let parts = vec![
+        part(small.clone(), 1, vec![b'a'; 1024]).await,
+        part(small.clone(), 2, vec![b'b'; 10]).await,
+    ];
+    assert_eq!(
+        failure(complete(small.clone(), parts).await),
+        (400, "EntityTooSmall".into())
+    );
+    s3.abort_multipart_upload()
+        .bucket("multi")
+        .key("big.jsonl")
+        .upload_id(&small)
+        .send()
+        .await
+        .unwrap();
+    let after_abort = s3
+        .upload_part()
+        .bucket("multi")
+        .key("big.jsonl")
+        .upload_id(&small)
+        .part_number(3)
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await;
+    assert_eq!(failure(after_abort), (404, "NoSuchUpload".into()));
+
+    let id = create().await;
+    let first = vec![b'a'; 5 * 1024 * 1024];
+    let parts = vec![
+        part(id.clone(), 1, first.clone()).await,
+        part(id.clone(), 2, b"tail".to_vec()).await,
+    ];
+    let done = complete(id, parts).await.unwrap();
+    let etag = done.e_tag().unwrap();
+    assert!(etag.ends_with("-2\""), "{etag}");
+    let head = s3
+        .head_object()
+        .bucket("multi")
+        .key("big.jsonl")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.e_tag(), Some(etag));
+    assert_eq!(head.content_length(), Some(5 * 1024 * 1024 + 4));
+    assert_eq!(head.content_type(), Some("application/x-ndjson"));
+    let mut expected = first;
+    expected.extend_from_slice(b"tail");
+    assert_eq!(read(&s3, "multi", "big.jsonl").await, expected);
+}
+
 mod keys {
     use super::*;
     use proptest::prelude::*;
