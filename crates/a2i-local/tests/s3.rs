@@ -263,3 +263,81 @@ async fn a_completed_multipart_upload_produces_an_event() {
     assert_eq!(r["s3"]["object"]["key"], "big.jsonl");
     assert_eq!(r["s3"]["object"]["size"], 8);
 }
+
+#[tokio::test]
+async fn objects_versions_and_buckets_survive_a_restart_with_a_data_dir() {
+    use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
+    let data = tempfile::tempdir().unwrap();
+    let key = "in/été +%#? trailing ";
+    let first = a2i_local::LocalA2i::builder()
+        .data_dir(data.path())
+        .start()
+        .await
+        .unwrap();
+    let s3 = first.s3_client();
+    s3.create_bucket().bucket("kept").send().await.unwrap();
+    s3.put_bucket_versioning()
+        .bucket("kept")
+        .versioning_configuration(
+            VersioningConfiguration::builder()
+                .status(BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let v1 = s3
+        .put_object()
+        .bucket("kept")
+        .key(key)
+        .body(ByteStream::from_static(b"one"))
+        .send()
+        .await
+        .unwrap();
+    s3.put_object()
+        .bucket("kept")
+        .key(key)
+        .body(ByteStream::from_static(b"two"))
+        .send()
+        .await
+        .unwrap();
+    first.shutdown().await;
+
+    let second = a2i_local::LocalA2i::builder()
+        .data_dir(data.path())
+        .start()
+        .await
+        .expect("the same data directory opens again");
+    let s3 = second.s3_client();
+    let latest = s3
+        .get_object()
+        .bucket("kept")
+        .key(key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        latest.body.collect().await.unwrap().into_bytes().as_ref(),
+        b"two"
+    );
+    let old = s3
+        .get_object()
+        .bucket("kept")
+        .key(key)
+        .version_id(v1.version_id().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        old.body.collect().await.unwrap().into_bytes().as_ref(),
+        b"one"
+    );
+    let versioning = s3
+        .get_bucket_versioning()
+        .bucket("kept")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(versioning.status(), Some(&BucketVersioningStatus::Enabled));
+    second.shutdown().await;
+}
