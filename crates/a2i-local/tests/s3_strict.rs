@@ -223,6 +223,44 @@ async fn conditional_puts_refuse_to_overwrite_or_to_replace_another_version() {
 }
 
 #[tokio::test]
+async fn of_racing_create_only_writers_exactly_one_wins() {
+    let (_local, s3) = with_bucket("race-create").await;
+    let writers: Vec<_> = (0..8u8)
+        .map(|i| {
+            let s3 = s3.clone();
+            tokio::spawn(async move {
+                let result = s3
+                    .put_object()
+                    .bucket("race-create")
+                    .key("lock")
+                    .if_none_match("*")
+                    .body(ByteStream::from(vec![b'0' + i; 64 * 1024]))
+                    .send()
+                    .await;
+                (
+                    i,
+                    result
+                        .map(|_| ())
+                        .map_err(|e| e.raw_response().map_or(0, |r| r.status().as_u16())),
+                )
+            })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    for writer in writers {
+        match writer.await.unwrap() {
+            (i, Ok(())) => winners.push(i),
+            (_, Err(status)) => assert_eq!(status, 412),
+        }
+    }
+    assert_eq!(winners.len(), 1, "{winners:?}");
+    assert_eq!(
+        read(&s3, "race-create", "lock").await,
+        vec![b'0' + winners[0]; 64 * 1024]
+    );
+}
+
+#[tokio::test]
 async fn keys_up_to_1024_bytes_work_and_longer_ones_are_key_too_long() {
     let (_local, s3) = with_bucket("long").await;
     // 1,024 bytes, with multi-byte characters and the characters that need encoding.
