@@ -46,6 +46,19 @@ fn store_error(err: StoreError) -> S3Error {
     match err {
         StoreError::NoSuchBucket => s3_error!(NoSuchBucket, "The specified bucket does not exist"),
         StoreError::NoSuchKey => s3_error!(NoSuchKey, "The specified key does not exist."),
+        StoreError::Deleted { marker } => {
+            let mut err = s3_error!(NoSuchKey, "The specified key does not exist.");
+            let mut headers = hyper::HeaderMap::new();
+            headers.insert(
+                "x-amz-delete-marker",
+                hyper::header::HeaderValue::from_static("true"),
+            );
+            if let Ok(value) = hyper::header::HeaderValue::from_str(&marker) {
+                headers.insert("x-amz-version-id", value);
+            }
+            err.set_headers(headers);
+            err
+        }
         StoreError::NoSuchVersion => {
             s3_error!(NoSuchVersion, "The specified version does not exist.")
         }
@@ -523,7 +536,9 @@ impl S3 for Backend {
         // Refused before the body is read: a missing bucket, a failing precondition.
         match self.store.get(&input.bucket, &input.key, None) {
             Ok((current, _)) => condition.check(Some(&current)).map_err(store_error)?,
-            Err(StoreError::NoSuchKey) => condition.check(None).map_err(store_error)?,
+            Err(StoreError::NoSuchKey | StoreError::Deleted { .. }) => {
+                condition.check(None).map_err(store_error)?
+            }
             Err(err) => return Err(store_error(err)),
         }
         let Some(body) = input.body else {

@@ -41,6 +41,12 @@ pub(crate) enum StoreError {
     /// No current version under the key.
     #[error("the key does not exist")]
     NoSuchKey,
+    /// The key's newest version is a delete marker (S3 says so in the 404's headers).
+    #[error("the key does not exist (its newest version is a delete marker)")]
+    Deleted {
+        /// The delete marker's version id.
+        marker: String,
+    },
     /// No version with that id.
     #[error("the version does not exist")]
     NoSuchVersion,
@@ -513,8 +519,16 @@ impl Store {
                 let found = db!(
                     "reading current",
                     current.get(current_key(bucket, key).as_slice())
-                )?
-                .ok_or(StoreError::NoSuchKey)?;
+                )?;
+                let Some(found) = found else {
+                    let versions = db!("opening versions", tx.open_table(VERSIONS))?;
+                    return Err(match newest_version(&versions, bucket, key)? {
+                        Some(v) if v.delete_marker => StoreError::Deleted {
+                            marker: v.version_id,
+                        },
+                        _ => StoreError::NoSuchKey,
+                    });
+                };
                 decode(found.value())?
             }
             Some(id) => {
@@ -1074,7 +1088,7 @@ mod tests {
         assert!(marker.delete_marker);
         assert!(matches!(
             store.get("b1", "k", None),
-            Err(StoreError::NoSuchKey)
+            Err(StoreError::Deleted { marker: m }) if Some(m.as_str()) == marker.version_id.as_deref()
         ));
         // Removing the marker brings v2 back.
         store

@@ -481,16 +481,18 @@ async fn a_versioned_bucket_keeps_every_version_and_delete_markers() {
         .unwrap();
     assert_eq!(deleted.delete_marker(), Some(true));
     let marker = deleted.version_id().unwrap().to_owned();
-    assert_eq!(
-        failure(
-            s3.get_object()
-                .bucket("versioned")
-                .key("doc.json")
-                .send()
-                .await
-        ),
-        (404, "NoSuchKey".into())
-    );
+    let gone = s3
+        .get_object()
+        .bucket("versioned")
+        .key("doc.json")
+        .send()
+        .await
+        .expect_err("the key is deleted");
+    let raw = gone.raw_response().expect("an HTTP answer");
+    assert_eq!(raw.status().as_u16(), 404);
+    assert_eq!(raw.headers().get("x-amz-delete-marker"), Some("true"));
+    assert_eq!(raw.headers().get("x-amz-version-id"), Some(marker.as_str()));
+    assert_eq!(gone.code(), Some("NoSuchKey"));
     assert_eq!(by_id(id1).await.unwrap().content_length(), Some(3));
 
     let versions = s3
