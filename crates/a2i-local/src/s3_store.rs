@@ -314,6 +314,7 @@ impl Store {
             db,
         };
         store.remove_orphans()?;
+        store.warn_about_the_old_layout();
         Ok(store)
     }
 
@@ -368,6 +369,23 @@ impl Store {
             tracing::info!(removed, "removed files of interrupted S3 writes");
         }
         Ok(())
+    }
+
+    /// Data directories written before this storage kept buckets as directories of files
+    /// (s3s-fs); their objects are not served. Says so instead of hiding them silently.
+    fn warn_about_the_old_layout(&self) {
+        let Ok(entries) = std::fs::read_dir(&self.root) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if entry.path().is_dir() && !["objects", "tmp", "uploads"].contains(&name.as_str()) {
+                tracing::warn!(
+                    directory = %entry.path().display(),
+                    "a bucket directory of the previous S3 layout is not served; upload its objects again (for example with `aws s3 sync`)"
+                );
+            }
+        }
     }
 
     /// Where a body being received goes.
