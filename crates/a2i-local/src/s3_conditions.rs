@@ -19,9 +19,13 @@ pub(crate) enum Precondition {
 /// A read's conditional headers.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ReadConditions<'a> {
+    /// `If-Match`.
     pub if_match: Option<&'a ETagCondition>,
+    /// `If-None-Match`.
     pub if_none_match: Option<&'a ETagCondition>,
+    /// `If-Modified-Since`.
     pub if_modified_since: Option<&'a Timestamp>,
+    /// `If-Unmodified-Since`.
     pub if_unmodified_since: Option<&'a Timestamp>,
 }
 

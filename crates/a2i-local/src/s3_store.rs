@@ -114,10 +114,15 @@ pub(crate) struct BucketRecord {
 /// The headers stored with an object.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Attributes {
+    /// `Content-Type`.
     pub content_type: Option<String>,
+    /// `Content-Encoding`.
     pub content_encoding: Option<String>,
+    /// `Content-Disposition`.
     pub content_disposition: Option<String>,
+    /// `Content-Language`.
     pub content_language: Option<String>,
+    /// `Cache-Control`.
     pub cache_control: Option<String>,
     /// `x-amz-meta-*`, names lower-case.
     pub metadata: BTreeMap<String, String>,
@@ -126,26 +131,34 @@ pub(crate) struct Attributes {
 /// One version of an object (or a delete marker).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Version {
+    /// The object key, exactly as written.
     pub key: String,
     /// `null` outside versioning.
     pub version_id: String,
     /// Global write order.
     pub seq: u64,
+    /// Whether this version is a delete marker.
     pub delete_marker: bool,
     /// The body file id (none for delete markers).
     pub content: Option<String>,
+    /// Body size in bytes.
     pub size: u64,
     /// Unquoted.
     pub etag: String,
+    /// Write time, Unix milliseconds.
     pub last_modified_ms: i64,
+    /// Stored headers and user metadata.
     pub attrs: Attributes,
 }
 
 /// A body staged in `objects/`, not yet in the index.
 #[derive(Debug, Clone)]
 pub(crate) struct StagedBody {
+    /// The body file id under `objects/`.
     pub content: String,
+    /// Body size in bytes.
     pub size: u64,
+    /// The ETag to store (unquoted).
     pub etag: String,
 }
 
@@ -184,19 +197,26 @@ impl WriteCondition {
 /// An upload in progress.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct UploadRecord {
+    /// The bucket.
     pub bucket: String,
+    /// The key the upload completes into.
     pub key: String,
+    /// Start time, Unix milliseconds.
     pub initiated_ms: i64,
+    /// Headers and metadata given at CreateMultipartUpload.
     pub attrs: Attributes,
 }
 
 /// An uploaded part.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct PartRecord {
+    /// 1 to 10,000.
     pub part_number: i32,
+    /// Part size in bytes.
     pub size: u64,
     /// Unquoted MD5 hex.
     pub etag: String,
+    /// Upload time, Unix milliseconds.
     pub last_modified_ms: i64,
 }
 
