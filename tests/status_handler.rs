@@ -1,9 +1,10 @@
-//! The status handler end to end: real events in, real SDK client against an in-process S3
-//! (s3s-fs over a temporary directory), reviewed results read back.
+//! The status handler end to end: real events in, real SDK client against a2i-local's
+//! embedded S3 in-process (the shared test kit), reviewed results read back.
 
 mod common;
 
 use a2i_review::config::StatusConfig;
+use a2i_review::error::FunctionError;
 use a2i_review::loop_input::{ItemSource, LoopInput};
 use a2i_review::source::ObjectRef;
 use a2i_review::status::{StatusError, StatusHandler, StatusOutcome};
@@ -36,7 +37,7 @@ impl World {
         let dir = tempfile::tempdir().unwrap();
         let s3 = local_s3(dir.path());
         for b in [OUTPUT_BUCKET, RESULTS] {
-            s3.create_bucket().bucket(b).send().await.unwrap();
+            common::ensure_bucket(&s3, b).await;
         }
         let mut env: Vec<(String, String)> = vec![
             ("RESULTS_BUCKET".into(), RESULTS.into()),
@@ -56,7 +57,7 @@ impl World {
     }
 
     async fn put(&self, bucket: &str, key: &str, body: &[u8]) {
-        let _ = self.s3.create_bucket().bucket(bucket).send().await;
+        common::ensure_bucket(&self.s3, bucket).await;
         self.s3
             .put_object()
             .bucket(bucket)
