@@ -3,9 +3,10 @@
 //! `StartHumanLoop` calls, the floor the old one-call-per-item handler stood on.
 //!
 //! The handler looks every flagged item up with `DescribeHumanLoop` before it starts a loop
-//! (see `src/start/a2i.rs` for why). Three runs on the same machine, one after the other:
+//! (see `src/start/a2i.rs` for why). Four runs on the same machine, one after the other:
 //!
 //! - bare: one `StartHumanLoop` per item, new names, `MAX_CONCURRENCY` in flight;
+//! - describe + start: the two calls the handler makes for a new loop, without the handler;
 //! - first delivery: the handler on an object of new items (describe, then start);
 //! - redelivery: the same event again (describe only).
 //!
@@ -140,6 +141,46 @@ async fn run(items: usize) {
         "bare start",
         items,
         bare * items as f64 / 1e3,
+        calls.take(),
+        bare,
+    );
+
+    // The same calls the handler makes for a new loop, without the handler: the describe's
+    // own cost.
+    let t = Instant::now();
+    futures::stream::iter(0..items)
+        .map(|i| {
+            let (a2i, flow) = (a2i.clone(), flow.clone());
+            async move {
+                let name = format!("pair-{i}");
+                let absent = a2i
+                    .describe_human_loop()
+                    .human_loop_name(&name)
+                    .send()
+                    .await;
+                assert!(absent.is_err(), "a new name has no loop");
+                a2i.start_human_loop()
+                    .human_loop_name(name)
+                    .flow_definition_arn(flow)
+                    .human_loop_input(
+                        HumanLoopInput::builder()
+                            .input_content(
+                                json!({"taskObject": {"id": i, "score": 0.1}}).to_string(),
+                            )
+                            .build(),
+                    )
+                    .send()
+                    .await
+                    .expect("bare start")
+            }
+        })
+        .buffer_unordered(CONCURRENCY)
+        .for_each(|_| async {})
+        .await;
+    report(
+        "describe + start",
+        items,
+        t.elapsed().as_secs_f64(),
         calls.take(),
         bare,
     );
