@@ -746,3 +746,30 @@ async fn the_result_never_depends_on_the_clock() {
     }
     assert_eq!(results[0], results[1]);
 }
+
+#[tokio::test]
+async fn answer_fields_keep_the_order_output_json_has_them_in() {
+    // serde_json's preserve_order is a normal feature of the app (Cargo.toml): the deployed
+    // function writes what this test reads.
+    let w = World::new().await;
+    let e = event(COMPLETED);
+    let uri = e["detail"]["humanLoopOutput"]["outputS3Uri"]
+        .as_str()
+        .unwrap();
+    let (bucket, key) = a2i_review::source::parse_s3_uri(uri).unwrap();
+    let output = format!(
+        r#"{{"flowDefinitionArn": "{FLOW}", "humanLoopName": {}, "humanAnswers": [{{"answerContent": {{"zeta": {{"on": true}}, "alpha": {{"label": "x"}}, "mid": 1}}, "submissionTime": "2026-11-21T10:30:00.000Z", "workerId": "w"}}]}}"#,
+        e["detail"]["humanLoopName"]
+    );
+    w.put(&bucket, &key, output.as_bytes()).await;
+    let key = w.written(e).await;
+    let text = String::from_utf8(w.get_bytes(RESULTS, &key).await).unwrap();
+    let at = |needle: &str| {
+        text.find(needle)
+            .unwrap_or_else(|| panic!("{needle}: {text}"))
+    };
+    assert!(
+        at("\"zeta\"") < at("\"alpha\"") && at("\"alpha\"") < at("\"mid\""),
+        "{text}"
+    );
+}
