@@ -914,3 +914,37 @@ async fn an_empty_or_invalid_object_is_one_named_failure_and_no_item() {
         assert!(f.reason.contains(expected), "{key}: {}", f.reason);
     }
 }
+
+#[tokio::test]
+async fn a_wrongly_typed_record_is_named_by_path_and_the_other_records_still_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s3, mut event) = upload(dir.path(), "fine.json", &prediction("a", 0.1)).await;
+    let mut bad = event["Records"][0].clone();
+    bad["s3"]["object"]["key"] = json!(42);
+    let mut empty = event["Records"][0].clone();
+    empty["s3"]["object"]["key"] = json!("");
+    let records = event["Records"].as_array_mut().unwrap();
+    records.insert(0, bad);
+    records.push(empty);
+    let rec = Recorder::default();
+    let handler = StartHandler::new(config(&[]), s3, a2i_with(&[&started_ok(&rec)]))
+        .await
+        .unwrap();
+    let err = handler.handle(&event).await.unwrap_err();
+    assert!(!err.is_retryable());
+    let message = err.to_string();
+    assert!(
+        message.starts_with("2 records were invalid (not retryable"),
+        "{message}"
+    );
+    let summary = summary_of(Err(err));
+    assert_eq!((summary.objects, summary.started), (1, 1));
+    let reasons: Vec<&str> = summary.failures.iter().map(|f| f.reason.as_str()).collect();
+    assert_eq!(
+        reasons,
+        [
+            "not an S3 event record: Records[0].s3.object.key: expected a string, found a number",
+            "Records[2].s3.object.key is an empty string",
+        ]
+    );
+}

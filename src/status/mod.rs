@@ -3,7 +3,7 @@
 //! EventBridge delivers `SageMaker A2I HumanLoop Status Change` events at least once, and
 //! SageMaker may send several events for one change. For each event [`StatusHandler::handle`]:
 //!
-//! 1. **Parses** the event ([`event`]): another `source` or `detail-type` is a non-retryable
+//! 1. **Parses** the event ([`parse_event`] into an [`event`] type): another `source` or `detail-type` is a non-retryable
 //!    error naming the value (the rule is wider than it should be); a loop of another flow
 //!    definition (when `FLOW_DEFINITION_ARN` is set) is **ignored** with a log line.
 //! 2. **Completed**: reads `output.json` from `detail.humanLoopOutput.outputS3Uri`
