@@ -19,8 +19,9 @@ pub struct PathError {
     pub problem: String,
 }
 
-/// The JSON kind of a value, for messages that must not echo the value.
-pub fn json_kind(v: &Value) -> &'static str {
+/// The JSON kind of a value, for messages that must not echo the value; an empty string is
+/// named as such (an empty key or name is a different mistake from a wrong type).
+pub(crate) fn json_kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
