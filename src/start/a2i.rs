@@ -31,9 +31,16 @@ use aws_sdk_sagemakera2iruntime::types::{
     ContentClassifier as SdkClassifier, HumanLoopDataAttributes, HumanLoopInput,
 };
 
+use crate::config::ContentClassifier;
 use crate::error::CallError;
 
-use super::StartHandler;
+/// Starts the loops of one flow definition, and tells new loops from existing ones.
+#[derive(Debug, Clone)]
+pub(super) struct LoopStarter {
+    a2i: aws_sdk_sagemakera2iruntime::Client,
+    flow_definition_arn: String,
+    content_classifiers: Vec<ContentClassifier>,
+}
 
 /// What became of a flagged item's loop.
 pub(super) enum LoopStart {
@@ -66,7 +73,20 @@ enum Existing {
     Unknown(CallError),
 }
 
-impl StartHandler {
+impl LoopStarter {
+    /// A starter on `flow_definition_arn`, sending `content_classifiers` with every loop.
+    pub(super) fn new(
+        a2i: aws_sdk_sagemakera2iruntime::Client,
+        flow_definition_arn: String,
+        content_classifiers: Vec<ContentClassifier>,
+    ) -> Self {
+        Self {
+            a2i,
+            flow_definition_arn,
+            content_classifiers,
+        }
+    }
+
     /// Makes sure the loop `name` exists, starting it with `content` when it does not.
     pub(super) async fn ensure_loop(
         &self,

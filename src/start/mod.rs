@@ -21,56 +21,28 @@ use futures::StreamExt;
 use serde_json::Value;
 use tracing::Instrument;
 
-use crate::conditions::{ActivationConditions, ConditionError};
-use crate::config::{ConditionsSource, ContentClassifier, DocumentFormat, StartConfig};
+use crate::conditions::ActivationConditions;
+use crate::config::{ConditionsSource, DocumentFormat, StartConfig};
 use crate::document::{Item, ItemFault};
 use crate::loop_input::{ItemSource, LoopInput};
 use crate::loop_name::loop_name;
 use crate::s3_event::{self, CreatedObject, Notification, RecordOutcome};
 use crate::source::ObjectRef;
 
-use a2i::LoopStart;
+use a2i::{LoopFailure, LoopStart, LoopStarter};
+pub use object::InitError;
 pub use summary::{Failure, SkippedRecord, StartError, Summary, FAILURES_IN_MESSAGE};
 
 /// The start handler, built once at cold start.
 #[derive(Debug, Clone)]
 pub struct StartHandler {
-    flow_definition_arn: String,
-    content_classifiers: Vec<ContentClassifier>,
+    loops: LoopStarter,
     conditions: ActivationConditions,
     loop_name_prefix: Option<String>,
     max_concurrency: usize,
     items_path: Option<serde_json_path::JsonPath>,
     document_format: DocumentFormat,
     s3: aws_sdk_s3::Client,
-    a2i: aws_sdk_sagemakera2iruntime::Client,
-}
-
-/// The handler could not be built: the function must not take events.
-#[derive(Debug, thiserror::Error)]
-pub enum InitError {
-    /// `ACTIVATION_CONDITIONS` names an S3 object that could not be read.
-    #[error("ACTIVATION_CONDITIONS: reading s3://{bucket}/{key} failed: {reason}")]
-    ConditionsUnreadable {
-        /// Bucket of the condition document.
-        bucket: String,
-        /// Key of the condition document.
-        key: String,
-        /// The S3 error.
-        reason: String,
-    },
-    /// The condition document read from S3 is invalid.
-    #[error(
-        "ACTIVATION_CONDITIONS: s3://{bucket}/{key} is not a valid condition document: {source}"
-    )]
-    ConditionsInvalid {
-        /// Bucket of the condition document.
-        bucket: String,
-        /// Key of the condition document.
-        key: String,
-        /// The offending node.
-        source: ConditionError,
-    },
 }
 
 /// What became of one item.
@@ -100,15 +72,13 @@ impl StartHandler {
             }
         };
         Ok(Self {
-            flow_definition_arn: config.flow_definition_arn,
-            content_classifiers: config.content_classifiers,
+            loops: LoopStarter::new(a2i, config.flow_definition_arn, config.content_classifiers),
             conditions,
             loop_name_prefix: config.loop_name_prefix,
             max_concurrency: config.max_concurrency,
             items_path: config.items_path,
             document_format: config.document_format,
             s3,
-            a2i,
         })
     }
 
@@ -291,7 +261,7 @@ impl StartHandler {
             Ok(r) => r,
             Err(e) => return fail(e.to_string(), Some(name), false, true),
         };
-        match self.ensure_loop(&name, rendered.content).await {
+        match self.loops.ensure_loop(&name, rendered.content).await {
             Ok(LoopStart::Started) => {
                 tracing::info!(loop_name = %name, bucket = %object.bucket, key = %object.key, item_index = index, line, input_replaced_by_reference = rendered.item_replaced, outcome = "started", "human loop started");
                 ItemOutcome::Started
@@ -300,7 +270,7 @@ impl StartHandler {
                 tracing::info!(loop_name = %name, bucket = %object.bucket, key = %object.key, item_index = index, line, loop_status = status, outcome = "already_started", "human loop already exists");
                 ItemOutcome::AlreadyStarted
             }
-            Err(a2i::LoopFailure { reason, retryable }) => {
+            Err(LoopFailure { reason, retryable }) => {
                 tracing::error!(loop_name = %name, bucket = %object.bucket, key = %object.key, item_index = index, line, reason, retryable, outcome = "failed", "human loop not started");
                 fail(reason, Some(name), retryable, true)
             }

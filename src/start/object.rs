@@ -1,13 +1,40 @@
 //! Reading S3 objects for the start handler: the uploaded object (exactly the version the
 //! event names) and, at cold start, a condition document named by an `s3://` URI.
 
-use crate::conditions::ActivationConditions;
+use crate::conditions::{ActivationConditions, ConditionError};
 use crate::config::DocumentFormat;
 use crate::document::{self, Items};
 use crate::error::CallError;
 use crate::source::ObjectRef;
 
-use super::{Failure, InitError};
+use super::summary::Failure;
+
+/// The handler could not be built: the function must not take events.
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    /// `ACTIVATION_CONDITIONS` names an S3 object that could not be read.
+    #[error("ACTIVATION_CONDITIONS: reading s3://{bucket}/{key} failed: {reason}")]
+    ConditionsUnreadable {
+        /// Bucket of the condition document.
+        bucket: String,
+        /// Key of the condition document.
+        key: String,
+        /// The S3 error.
+        reason: String,
+    },
+    /// The condition document read from S3 is invalid.
+    #[error(
+        "ACTIVATION_CONDITIONS: s3://{bucket}/{key} is not a valid condition document: {source}"
+    )]
+    ConditionsInvalid {
+        /// Bucket of the condition document.
+        bucket: String,
+        /// Key of the condition document.
+        key: String,
+        /// The offending node.
+        source: ConditionError,
+    },
+}
 
 /// Opens `object` and splits it into items; an object that cannot be read is one failure.
 pub(super) async fn read_items(
