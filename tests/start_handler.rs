@@ -948,3 +948,36 @@ async fn a_wrongly_typed_record_is_named_by_path_and_the_other_records_still_run
         ]
     );
 }
+
+#[tokio::test]
+async fn an_s3_request_timeout_is_retryable_here_as_in_the_status_handler() {
+    // S3 answers RequestTimeout with HTTP 400; both functions classify it with one rule.
+    let get = mock!(aws_sdk_s3::Client::get_object).then_http_response(|| {
+        HttpResponse::new(
+            StatusCode::try_from(400).unwrap(),
+            SdkBody::from(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>RequestTimeout</Code><Message>Your socket connection to the server was not read from or written to within the timeout period.</Message><RequestId>r</RequestId></Error>",
+            ),
+        )
+    });
+    let s3 = mock_client!(aws_sdk_s3, RuleMode::MatchAny, &[&get], |b| b
+        .retry_config(RetryConfig::disabled()));
+    let handler = StartHandler::new(config(&[]), s3, a2i_with(&[]))
+        .await
+        .unwrap();
+    let err = handler
+        .handle(&s3_put_event(BUCKET, "slow.json", "etag", 10))
+        .await
+        .unwrap_err();
+    assert!(err.is_retryable());
+    assert_eq!(err.error_type(), "Retryable.ItemsFailed");
+    let summary = summary_of(Err(err));
+    let f = &summary.failures[0];
+    assert!(f.retryable);
+    assert!(
+        f.reason
+            .starts_with("GetObject failed with RequestTimeout (HTTP 400)"),
+        "{}",
+        f.reason
+    );
+}
