@@ -981,3 +981,23 @@ async fn an_s3_request_timeout_is_retryable_here_as_in_the_status_handler() {
         f.reason
     );
 }
+
+#[tokio::test]
+async fn a_throttled_lookup_is_not_retried_and_the_loop_is_started() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s3, event) = upload(dir.path(), "busy.json", &prediction("a", 0.2)).await;
+    let throttled = mock!(A2i::describe_human_loop)
+        .then_http_response(|| wire_error(429, "ThrottlingException"));
+    let rec = Recorder::default();
+    let handler = StartHandler::new(config(&[]), s3, a2i_with(&[&throttled, &started_ok(&rec)]))
+        .await
+        .unwrap();
+    let summary = handler.handle(&event).await.unwrap();
+    assert_eq!(counts(&summary), (1, 1, 0, 0), "{summary:?}");
+    assert_eq!(
+        throttled.num_calls(),
+        1,
+        "the lookup is one attempt, though the client retries up to 3 times"
+    );
+    assert_eq!(rec.requests().len(), 1);
+}
