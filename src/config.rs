@@ -122,39 +122,81 @@ fn required(
     read(lookup, name).ok_or_else(|| invalid(name, "", "it is required"))
 }
 
-/// Checks a flow-definition ARN against the model's pattern
-/// `arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]*:[0-9]{12}:flow-definition/.*` and 1024-char limit,
-/// plus a non-empty name (the runtime rejects an empty one).
+/// Longest flow-definition name SageMaker accepts (`CreateFlowDefinition`).
+pub const MAX_FLOW_DEFINITION_NAME_CHARS: usize = 63;
+
+/// Checks a flow-definition ARN against SageMaker's rules; the error names the rule broken.
+///
+/// `arn:<partition>:sagemaker:<region>:<account>:flow-definition/<name>`, where the partition
+/// is `aws` or `aws-…` (the model's `aws[a-z\-]*`), the region a Region code such as
+/// `us-east-1`, the account 12 digits, and the name what `CreateFlowDefinition` accepts:
+/// 1 to 63 characters matching `^[a-z0-9](-*[a-z0-9])*$`. The whole ARN is at most 1024
+/// characters and has no surrounding whitespace. A value that breaks one of these can never
+/// name a flow definition, so every loop would fail at A2I: it is refused at cold start.
 pub fn check_flow_definition_arn(arn: &str) -> Result<(), String> {
-    const RULE: &str = "it must look like arn:<partition>:sagemaker:<region>:<12-digit account>:flow-definition/<name>";
+    const SHAPE: &str = "it must look like arn:<partition>:sagemaker:<region>:<12-digit account>:flow-definition/<name>";
+    if arn.trim() != arn {
+        return Err("it must not have leading or trailing whitespace".into());
+    }
     if arn.chars().count() > 1024 {
         return Err("it must be at most 1024 characters".into());
     }
     let parts: Vec<&str> = arn.splitn(6, ':').collect();
     let [arn_lit, partition, service, region, account, resource] = parts[..] else {
-        return Err(RULE.into());
+        return Err(SHAPE.into());
     };
+    if arn_lit != "arn" {
+        return Err(format!("{SHAPE}; it does not start with arn:"));
+    }
     let partition_ok = partition
         .strip_prefix("aws")
         .is_some_and(|rest| rest.chars().all(|c| c.is_ascii_lowercase() || c == '-'));
-    let region_ok = region
-        .chars()
-        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-    let account_ok = account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit());
-    let name_ok = resource
-        .strip_prefix("flow-definition/")
-        .is_some_and(|n| !n.is_empty());
-    if arn_lit == "arn"
-        && partition_ok
-        && service == "sagemaker"
-        && region_ok
-        && account_ok
-        && name_ok
-    {
-        Ok(())
-    } else {
-        Err(RULE.into())
+    if !partition_ok {
+        return Err("the partition must be aws or aws-<suffix> (lower-case letters and '-'), such as aws-cn".into());
     }
+    if service != "sagemaker" {
+        return Err("the service must be sagemaker".into());
+    }
+    if !is_region_code(region) {
+        return Err("the region must be a Region code such as us-east-1 (lower-case letters, '-', and a final number)".into());
+    }
+    if !(account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())) {
+        return Err("the account must be 12 digits".into());
+    }
+    let Some(name) = resource.strip_prefix("flow-definition/") else {
+        return Err("the resource must be flow-definition/<name>".into());
+    };
+    let chars = name.chars().count();
+    if !(1..=MAX_FLOW_DEFINITION_NAME_CHARS).contains(&chars) {
+        return Err(format!(
+            "the flow definition name must be 1 to {MAX_FLOW_DEFINITION_NAME_CHARS} characters, not {chars}"
+        ));
+    }
+    if !crate::loop_name::is_valid(name) {
+        return Err("the flow definition name must match ^[a-z0-9](-*[a-z0-9])*$: lower-case letters, digits and hyphens, starting and ending with a letter or digit".into());
+    }
+    Ok(())
+}
+
+/// `us-east-1`, `us-gov-west-1`, `cn-northwest-1`: two letters, one or more `-word`s, and a
+/// `-number`.
+fn is_region_code(region: &str) -> bool {
+    let mut parts = region.split('-');
+    let Some(area) = parts.next() else {
+        return false;
+    };
+    let rest: Vec<&str> = parts.collect();
+    let Some((number, words)) = rest.split_last() else {
+        return false;
+    };
+    area.len() == 2
+        && area.bytes().all(|b| b.is_ascii_lowercase())
+        && !words.is_empty()
+        && words
+            .iter()
+            .all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase()))
+        && (1..=2).contains(&number.len())
+        && number.bytes().all(|b| b.is_ascii_digit())
 }
 
 impl StartConfig {
@@ -415,26 +457,85 @@ mod tests {
     }
 
     #[test]
-    fn flow_definition_arn_is_checked_against_the_model_pattern() {
+    fn flow_definition_arn_is_checked_against_sagemakers_rules() {
+        let name63 = "f".repeat(63);
+        let arn63 = format!("arn:aws:sagemaker:us-east-1:111122223333:flow-definition/{name63}");
         for good in [
             ARN,
             "arn:aws-cn:sagemaker:cn-north-1:111122223333:flow-definition/f",
             "arn:aws-us-gov:sagemaker:us-gov-west-1:111122223333:flow-definition/f",
+            "arn:aws:sagemaker:eu-central-2:111122223333:flow-definition/a--b-9",
+            arn63.as_str(),
         ] {
-            assert!(check_flow_definition_arn(good).is_ok(), "{good}");
+            assert_eq!(check_flow_definition_arn(good), Ok(()), "{good}");
         }
-        for bad in [
-            "arn:aws:sagemaker:us-east-1:11112222333:flow-definition/f",
-            "arn:aws:s3:us-east-1:111122223333:flow-definition/f",
-            "arn:aws:sagemaker:us-east-1:111122223333:human-loop/f",
-            "arn:aws:sagemaker:us-east-1:111122223333:flow-definition/",
-            "arn:AWS:sagemaker:us-east-1:111122223333:flow-definition/f",
-            "my-flow",
-        ] {
-            let e = start(&[("FLOW_DEFINITION_ARN", bad)]).unwrap_err();
+        let arn64 = format!("{arn63}f");
+        let cases = [
+            (format!("{ARN} "), "whitespace"),
+            (format!(" {ARN}"), "whitespace"),
+            (
+                "arn:aws:sagemaker:us-east-1:111122223333:flow-definition/My-Flow".to_owned(),
+                "^[a-z0-9](-*[a-z0-9])*$",
+            ),
+            (arn64, "1 to 63 characters, not 64"),
+            (
+                "arn:aws:sagemaker:us-east-1:111122223333:flow-definition/".to_owned(),
+                "1 to 63 characters, not 0",
+            ),
+            (
+                "arn:aws:sagemaker:us-east-1:111122223333:flow-definition/-f".to_owned(),
+                "^[a-z0-9](-*[a-z0-9])*$",
+            ),
+            (
+                "arn:aws:sagemaker:us-east-1:111122223333:flow-definition/f_1".to_owned(),
+                "^[a-z0-9](-*[a-z0-9])*$",
+            ),
+            (
+                "arn:aws:sagemaker:us-east-1:11112222333:flow-definition/f".to_owned(),
+                "12 digits",
+            ),
+            (
+                "arn:aws:s3:us-east-1:111122223333:flow-definition/f".to_owned(),
+                "service must be sagemaker",
+            ),
+            (
+                "arn:aws:sagemaker:us-east-1:111122223333:human-loop/f".to_owned(),
+                "flow-definition/<name>",
+            ),
+            (
+                "arn:AWS:sagemaker:us-east-1:111122223333:flow-definition/f".to_owned(),
+                "partition",
+            ),
+            (
+                "arn:aws:sagemaker::111122223333:flow-definition/f".to_owned(),
+                "Region code",
+            ),
+            (
+                "arn:aws:sagemaker:US-EAST-1:111122223333:flow-definition/f".to_owned(),
+                "Region code",
+            ),
+            (
+                "arn:aws:sagemaker:useast1:111122223333:flow-definition/f".to_owned(),
+                "Region code",
+            ),
+            ("my-flow".to_owned(), "it must look like"),
+            (
+                "urn:aws:sagemaker:us-east-1:111122223333:flow-definition/f".to_owned(),
+                "does not start with arn:",
+            ),
+        ];
+        for (bad, rule) in cases {
+            let e = start(&[("FLOW_DEFINITION_ARN", &bad)]).unwrap_err();
             assert_eq!(e.variable, "FLOW_DEFINITION_ARN", "{bad}");
             assert_eq!(e.value, bad);
+            assert!(e.rule.contains(rule), "{bad:?}: {}", e.rule);
         }
+        let e = StatusConfig::from_lookup(env(&[
+            ("RESULTS_BUCKET", "results"),
+            ("FLOW_DEFINITION_ARN", &format!("{ARN}\n")),
+        ]))
+        .unwrap_err();
+        assert!(e.rule.contains("whitespace"), "{e}");
     }
 
     #[test]

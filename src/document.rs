@@ -2,7 +2,12 @@
 //! or JSON Lines (one item per line, read as a stream so memory does not grow with the file).
 //!
 //! Every problem names the object and, for JSON Lines, the line; a bad line is reported on its
-//! own and the lines after it are still read.
+//! own and the lines after it are still read. Problems name positions and JSON kinds, never
+//! content: serde_json's syntax errors for a `Value` say what was expected and where (line,
+//! column), never the text they stopped at.
+//!
+//! A UTF-8 byte order mark at the start of an object is skipped: editors and Windows tools
+//! write one, S3 keeps it, and JSON (RFC 8259 §8.1) lets a parser ignore it.
 
 use std::pin::Pin;
 
@@ -52,6 +57,9 @@ impl ItemFault {
 /// The items of one object, in order, each either readable or a fault.
 pub type Items = Pin<Box<dyn Stream<Item = Result<Item, ItemFault>> + Send>>;
 
+/// The UTF-8 encoding of U+FEFF, the byte order mark.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
 /// Whether a key names a JSON Lines object by its extension.
 pub fn is_json_lines_key(key: &str) -> bool {
     let lower = key.to_ascii_lowercase();
@@ -90,6 +98,9 @@ where
             reason: format!("reading the object failed: {e}"),
             retryable: true,
         });
+    }
+    if bytes.starts_with(BOM) {
+        bytes.drain(..BOM.len());
     }
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return fault(ItemFault::content(
@@ -240,6 +251,9 @@ where
                     }
                 }
                 st.line_no += 1;
+                if st.line_no == 1 && buf.starts_with(BOM) {
+                    buf.drain(..BOM.len());
+                }
                 if buf.iter().all(u8::is_ascii_whitespace) {
                     continue;
                 }
@@ -407,6 +421,61 @@ mod tests {
         let r = collect("{\"a\": ", "a.json", DocumentFormat::Auto, None).await;
         let f = r[0].as_ref().unwrap_err();
         assert!(f.reason.contains("not valid JSON") && !f.retryable);
+    }
+
+    #[tokio::test]
+    async fn a_leading_byte_order_mark_is_skipped() {
+        let r = collect("\u{feff}{\"a\": 1}\n", "x.json", DocumentFormat::Auto, None).await;
+        assert_eq!(values(&r), vec![json!({"a": 1})]);
+        let r = collect(
+            "\u{feff}{\"n\":1}\n{\"n\":2}\n",
+            "x.jsonl",
+            DocumentFormat::Auto,
+            None,
+        )
+        .await;
+        assert_eq!(values(&r), vec![json!({"n": 1}), json!({"n": 2})]);
+        // Sniffed JSON Lines (no extension) and forced formats too.
+        for (key, format) in [
+            ("out/predictions", DocumentFormat::Auto),
+            ("x.txt", DocumentFormat::JsonLines),
+        ] {
+            let r = collect("\u{feff}{\"n\":1}\n{\"n\":2}\n", key, format, None).await;
+            assert_eq!(values(&r), vec![json!({"n": 1}), json!({"n": 2})], "{key}");
+        }
+        let r = collect("\u{feff}[1]", "x.json", DocumentFormat::Json, None).await;
+        assert_eq!(values(&r), vec![json!([1])]);
+        // Only at the start: a BOM inside is content, and not valid JSON there.
+        let r = collect(
+            "{\"n\":1}\n\u{feff}{\"n\":2}\n",
+            "x.jsonl",
+            DocumentFormat::Auto,
+            None,
+        )
+        .await;
+        assert!(r[1].is_err());
+        // A BOM alone is an empty object.
+        let r = collect("\u{feff}", "x.json", DocumentFormat::Auto, None).await;
+        assert!(r[0].as_ref().unwrap_err().reason.contains("empty"));
+    }
+
+    #[tokio::test]
+    async fn a_bad_line_or_document_is_described_without_its_content() {
+        for bad in [
+            "{\"secret\": tru}",
+            "{\"a\": \"secret\u{1}\"}",
+            "[\"secret\", 1,]",
+            "{\"secret\" 1}",
+            "{\"a\": 1} secret",
+            "{\"a\": 1e999999}",
+        ] {
+            for key in ["x.json", "x.jsonl"] {
+                let r = collect(bad, key, DocumentFormat::Auto, None).await;
+                let f = r[0].as_ref().unwrap_err();
+                assert!(f.reason.contains("not valid JSON"), "{bad}: {}", f.reason);
+                assert!(!f.reason.contains("secret"), "{bad}: {}", f.reason);
+            }
+        }
     }
 
     #[test]

@@ -5,6 +5,9 @@
 //!
 //! - [`aws`]: the shared AWS SDK configuration.
 //! - [`config`]: every setting, read and validated once at cold start.
+//! - [`error`]: the one error model: which AWS failures are retryable, and the Lambda
+//!   `errorType` of every handler error.
+//! - [`field_path`]: untrusted JSON to typed values, errors naming the field's path.
 //! - [`s3_event`]: S3 event notifications to object references (keys form-decoded once).
 //! - [`source`]: the reference to an uploaded object that travels with every loop.
 //! - [`document`]: an uploaded object to items (JSON document, JSON Lines).
@@ -14,10 +17,14 @@
 //! - [`start`]: the start handler (S3 upload to `StartHumanLoop`).
 //! - [`status`]: the status handler (loop-status events to reviewed results).
 
+#![warn(missing_docs)]
+
 pub mod aws;
 pub mod conditions;
 pub mod config;
 pub mod document;
+pub mod error;
+pub mod field_path;
 pub mod loop_input;
 pub mod loop_name;
 pub mod s3_event;
@@ -25,5 +32,7 @@ pub mod source;
 pub mod start;
 pub mod status;
 
+/// The S3 test kit, shared with the integration tests (`tests/common`).
 #[cfg(test)]
+#[path = "../tests/common/mod.rs"]
 pub(crate) mod testing;

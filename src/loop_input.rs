@@ -154,6 +154,23 @@ mod tests {
     }
 
     #[test]
+    fn an_items_keys_keep_the_order_they_were_uploaded_in() {
+        // serde_json's preserve_order is a normal feature of the app (Cargo.toml), so the
+        // deployed function renders what this test sees.
+        let item: Value =
+            serde_json::from_str(r#"{"zeta": 1, "alpha": {"y": 2, "b": 3}}"#).unwrap();
+        let r = LoopInput::new(item, source(), &evaluation())
+            .render()
+            .unwrap();
+        assert!(
+            r.content
+                .contains(r#""taskObject":{"zeta":1,"alpha":{"y":2,"b":3}}"#),
+            "{}",
+            r.content
+        );
+    }
+
+    #[test]
     fn an_item_over_the_limit_is_replaced_by_its_s3_reference() {
         let big = "é".repeat(MAX_INPUT_CONTENT_CHARS); // characters, not bytes, are counted
         let r = LoopInput::new(json!({ "text": big }), source(), &evaluation())

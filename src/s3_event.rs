@@ -4,10 +4,13 @@
 //! arrives as `+`, a literal `+` as `%2B`, other bytes as UTF-8 percent-escapes. The key is
 //! decoded here and nowhere else, so no later step can decode it twice.
 
-use aws_lambda_events::event::s3::{S3Event, S3EventRecord};
+use std::collections::HashMap;
+
+use aws_lambda_events::event::s3::S3EventRecord;
 use percent_encoding::percent_decode_str;
 use serde_json::Value;
 
+use crate::field_path::{from_value, json_kind};
 use crate::source::ObjectRef;
 
 /// What an invocation's payload turned out to be.
@@ -30,6 +33,14 @@ pub enum RecordOutcome {
         event_name: String,
         /// The record's (still encoded) key, for the log line.
         key: Option<String>,
+    },
+    /// A record naming the same object version as an earlier record of the event: processed
+    /// once, at the earlier record.
+    Duplicate {
+        /// Position of this record in `Records`.
+        record_index: usize,
+        /// Position of the earlier record naming the same object version.
+        first_index: usize,
     },
     /// A record that cannot be processed: reported, never dropped silently.
     Invalid {
@@ -77,49 +88,62 @@ pub fn decode_key(encoded: &str) -> Result<String, KeyDecodeError> {
 }
 
 /// Reads an invocation payload as an S3 notification.
+///
+/// A record that names the same object version as an earlier record of the same event
+/// (same bucket, key, version id and ETag) is a [`RecordOutcome::Duplicate`]: S3 does not send
+/// such events, but fan-out rules and replays can, and processing the object twice would only
+/// count its loops twice.
 pub fn parse(payload: &Value) -> Result<Notification, NotAnS3Event> {
     let Some(obj) = payload.as_object() else {
-        return Err(NotAnS3Event("expected a JSON object".into()));
+        return Err(NotAnS3Event(format!(
+            "expected a JSON object, found {}",
+            json_kind(payload)
+        )));
     };
-    if !obj.contains_key("Records") {
+    let Some(records) = obj.get("Records") else {
         if obj.get("Event").and_then(Value::as_str) == Some("s3:TestEvent") {
             return Ok(Notification::TestEvent);
         }
         return Err(NotAnS3Event(
             "it has no Records and is not an s3:TestEvent".into(),
         ));
-    }
-    let Some(records) = obj.get("Records").and_then(Value::as_array) else {
-        return Err(NotAnS3Event("Records is not a list".into()));
+    };
+    let Some(records) = records.as_array() else {
+        return Err(NotAnS3Event(format!(
+            "Records: expected a list, found {}",
+            json_kind(records)
+        )));
     };
     // Records are parsed one by one so that one malformed record is reported on its own
     // instead of failing the whole event.
+    let mut seen: HashMap<ObjectRef, usize> = HashMap::new();
     let outcomes = records
         .iter()
         .enumerate()
-        .map(
-            |(i, r)| match serde_json::from_value::<S3EventRecord>(r.clone()) {
+        .map(|(i, r)| {
+            let outcome = match from_value::<S3EventRecord>(r, &format!("Records[{i}]")) {
                 Ok(record) => record_outcome(i, record),
                 Err(e) => RecordOutcome::Invalid {
                     record_index: i,
-                    reason: format!("record is not an S3 event record: {e}"),
+                    reason: format!("not an S3 event record: {e}"),
                 },
-            },
-        )
+            };
+            match outcome {
+                RecordOutcome::Created(created) => match seen.get(&created.object) {
+                    Some(&first) => RecordOutcome::Duplicate {
+                        record_index: i,
+                        first_index: first,
+                    },
+                    None => {
+                        seen.insert(created.object.clone(), i);
+                        RecordOutcome::Created(created)
+                    }
+                },
+                other => other,
+            }
+        })
         .collect();
     Ok(Notification::Records(outcomes))
-}
-
-/// The typed form of an event, for callers that already hold an [`S3Event`].
-pub fn from_event(event: S3Event) -> Notification {
-    Notification::Records(
-        event
-            .records
-            .into_iter()
-            .enumerate()
-            .map(|(i, r)| record_outcome(i, r))
-            .collect(),
-    )
 }
 
 fn record_outcome(record_index: usize, record: S3EventRecord) -> RecordOutcome {
@@ -135,15 +159,24 @@ fn record_outcome(record_index: usize, record: S3EventRecord) -> RecordOutcome {
         record_index,
         reason,
     };
-    let Some(bucket) = record.s3.bucket.name.filter(|b| !b.is_empty()) else {
-        return invalid("s3.bucket.name is missing".into());
+    let path = |field: &str| format!("Records[{record_index}].s3.{field}");
+    let bucket = match record.s3.bucket.name {
+        None => return invalid(format!("{} is missing", path("bucket.name"))),
+        Some(b) if b.is_empty() => {
+            return invalid(format!("{} is an empty string", path("bucket.name")))
+        }
+        Some(b) => b,
     };
-    let Some(encoded_key) = encoded_key.filter(|k| !k.is_empty()) else {
-        return invalid("s3.object.key is missing".into());
+    let encoded_key = match encoded_key {
+        None => return invalid(format!("{} is missing", path("object.key"))),
+        Some(k) if k.is_empty() => {
+            return invalid(format!("{} is an empty string", path("object.key")))
+        }
+        Some(k) => k,
     };
     let key = match decode_key(&encoded_key) {
         Ok(k) => k,
-        Err(e) => return invalid(e.to_string()),
+        Err(e) => return invalid(format!("{}: {e}", path("object.key"))),
     };
     let non_empty = |v: Option<String>| v.filter(|s| !s.is_empty());
     RecordOutcome::Created(CreatedObject {
@@ -300,9 +333,99 @@ mod tests {
             .unwrap_err()
             .0
             .contains("no Records"));
-        assert!(parse(&json!({"Records": 3}))
-            .unwrap_err()
-            .0
-            .contains("not a list"));
+        assert_eq!(
+            parse(&json!({"Records": 3})).unwrap_err().0,
+            "Records: expected a list, found a number"
+        );
+    }
+
+    #[test]
+    fn a_wrongly_typed_field_is_named_by_its_path_without_its_value() {
+        let mut bad = record("ObjectCreated:Put", "x");
+        bad["s3"]["object"]["key"] = json!(12345);
+        let mut bad_size = record("ObjectCreated:Put", "y");
+        bad_size["s3"]["object"]["size"] = json!("secret-size");
+        let n = parse(&json!({"Records": [record("ObjectCreated:Put", "ok.json"), bad, bad_size]}))
+            .unwrap();
+        let Notification::Records(r) = n else {
+            panic!("records expected")
+        };
+        match &r[1] {
+            RecordOutcome::Invalid { reason, .. } => assert!(
+                reason.ends_with("Records[1].s3.object.key: expected a string, found a number"),
+                "{reason}"
+            ),
+            other => panic!("{other:?}"),
+        }
+        match &r[2] {
+            RecordOutcome::Invalid { reason, .. } => {
+                assert!(
+                    reason.contains("Records[2].s3.object.size: expected"),
+                    "{reason}"
+                );
+                assert!(reason.ends_with("found a string"), "{reason}");
+                assert!(!reason.contains("secret"), "{reason}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_empty_key_or_bucket_is_named_as_empty() {
+        let empty_key = record("ObjectCreated:Put", "");
+        let mut empty_bucket = record("ObjectCreated:Put", "k");
+        empty_bucket["s3"]["bucket"]["name"] = json!("");
+        let n = parse(&json!({"Records": [empty_key, empty_bucket]})).unwrap();
+        let Notification::Records(r) = n else {
+            panic!("records expected")
+        };
+        assert_eq!(
+            r,
+            vec![
+                RecordOutcome::Invalid {
+                    record_index: 0,
+                    reason: "Records[0].s3.object.key is an empty string".into()
+                },
+                RecordOutcome::Invalid {
+                    record_index: 1,
+                    reason: "Records[1].s3.bucket.name is an empty string".into()
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn a_record_repeated_in_one_event_is_a_duplicate_of_the_first() {
+        let mut other_version = record("ObjectCreated:Put", "a.json");
+        other_version["s3"]["object"]["eTag"] = json!("another-etag");
+        let n = parse(&json!({"Records": [
+            record("ObjectCreated:Put", "a.json"),
+            record("ObjectCreated:Put", "a.json"),
+            other_version,
+            record("ObjectCreated:Copy", "a.json"),
+        ]}))
+        .unwrap();
+        let Notification::Records(r) = n else {
+            panic!("records expected")
+        };
+        assert!(matches!(&r[0], RecordOutcome::Created(_)));
+        assert_eq!(
+            r[1],
+            RecordOutcome::Duplicate {
+                record_index: 1,
+                first_index: 0
+            }
+        );
+        assert!(
+            matches!(&r[2], RecordOutcome::Created(c) if c.object.e_tag.as_deref() == Some("another-etag")),
+            "another version of the object is another object"
+        );
+        assert_eq!(
+            r[3],
+            RecordOutcome::Duplicate {
+                record_index: 3,
+                first_index: 0
+            }
+        );
     }
 }

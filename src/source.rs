@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 ///
 /// It is written into every loop's `InputContent`, so the status handler can find the
 /// original object again and place the reviewed result next to its name.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ObjectRef {
     /// Bucket name.

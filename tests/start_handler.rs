@@ -1,4 +1,5 @@
-//! Start handler end to end against the SDK's mocks (A2I) and an in-process S3.
+//! Start handler end to end: against a2i-local over the real wire (counters, redelivery,
+//! finished loops) and the SDK's mocks (A2I error paths), with the embedded S3 in-process.
 
 mod common;
 
@@ -6,9 +7,13 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use a2i_local::{LocalA2i, LocalA2iHandle, WorkerAnswer};
+use a2i_review::conditions::ActivationConditions;
 use a2i_review::config::StartConfig;
-use a2i_review::loop_input::{LoopInput, MAX_INPUT_CONTENT_CHARS};
+use a2i_review::error::FunctionError;
+use a2i_review::loop_input::{ItemSource, LoopInput, MAX_INPUT_CONTENT_CHARS};
 use a2i_review::loop_name;
+use a2i_review::source::ObjectRef;
 use a2i_review::start::{StartError, StartHandler, Summary};
 use aws_sdk_sagemakera2iruntime::operation::describe_human_loop::DescribeHumanLoopOutput;
 use aws_sdk_sagemakera2iruntime::operation::start_human_loop::{
@@ -82,11 +87,21 @@ fn started_ok(rec: &Recorder) -> Rule {
         })
 }
 
+/// DescribeHumanLoop as A2I answers it for a name no loop has.
+fn no_such_loop() -> Rule {
+    mock!(A2i::describe_human_loop)
+        .then_http_response(|| wire_error(404, "ResourceNotFoundException"))
+}
+
+/// A mocked A2I with `rules`, where every loop not described by a rule does not exist yet.
 fn a2i_with(rules: &[&Rule]) -> A2i {
+    let absent = no_such_loop();
+    let mut rules = rules.to_vec();
+    rules.push(&absent);
     mock_client!(
         aws_sdk_sagemakera2iruntime,
         RuleMode::MatchAny,
-        rules,
+        &rules,
         |b| b.retry_config(
             RetryConfig::standard()
                 .with_max_attempts(3)
@@ -193,41 +208,201 @@ async fn flagged_items_get_a_loop_with_deterministic_input_and_classifiers() {
     assert_eq!(ids, ["b", "c"]);
 }
 
-#[tokio::test]
-async fn a_redelivered_event_starts_each_loop_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let body = [prediction("a", 0.2), prediction("b", 0.3)].join("\n");
-    let (s3, event) = upload(dir.path(), "in/two.jsonl", &body).await;
+/// a2i-local on loopback ports: the real wire, A2I's answers to repeated names.
+async fn local_a2i() -> LocalA2iHandle {
+    LocalA2i::builder().start().await.expect("a2i-local starts")
+}
 
-    // A2I as it behaves: the first start of a name succeeds, a second one conflicts.
-    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
-    let inputs: Arc<Mutex<HashMap<String, String>>> = Arc::default();
-    let first = {
-        let (seen, inputs) = (seen.clone(), inputs.clone());
-        mock!(A2i::start_human_loop)
-            .match_requests(move |r| {
-                let name = r.human_loop_name().unwrap().to_owned();
-                let content = r
-                    .human_loop_input()
-                    .unwrap()
-                    .input_content()
-                    .unwrap()
-                    .to_owned();
-                let mut inputs = inputs.lock().unwrap();
-                if let Some(previous) = inputs.get(&name) {
-                    assert_eq!(previous, &content, "redelivery must send identical input");
-                    return false;
-                }
-                inputs.insert(name.clone(), content);
-                seen.lock().unwrap().push(name);
-                true
-            })
-            .then_output(|| {
-                StartHumanLoopOutput::builder()
-                    .human_loop_arn("arn:aws:sagemaker:us-east-1:111122223333:human-loop/x")
-                    .build()
-            })
+/// A handler over the embedded S3 and a2i-local, and the event of an object of `body`.
+async fn over_a2i_local(
+    dir: &std::path::Path,
+    local: &LocalA2iHandle,
+    key: &str,
+    body: &str,
+) -> (StartHandler, Value) {
+    let (s3, event) = upload(dir, key, body).await;
+    let flow = local.flow_definition_arn("doc-review");
+    let handler = StartHandler::new(
+        config(&[("FLOW_DEFINITION_ARN", &flow)]),
+        s3,
+        local.a2i_client(),
+    )
+    .await
+    .unwrap();
+    (handler, event)
+}
+
+fn counts(s: &Summary) -> (usize, usize, usize, usize) {
+    (s.flagged, s.started, s.already_started, s.failed)
+}
+
+#[tokio::test]
+async fn an_event_delivered_five_times_starts_its_loops_once_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let local = local_a2i().await;
+    let body = [
+        prediction("a", 0.2),
+        prediction("b", 0.3),
+        prediction("c", 0.9),
+        prediction("d", 0.1),
+    ]
+    .join("\n");
+    let (handler, event) = over_a2i_local(dir.path(), &local, "in/four.jsonl", &body).await;
+
+    let first = handler.handle(&event).await.unwrap();
+    assert_eq!(counts(&first), (3, 3, 0, 0), "{first:?}");
+    let loops = local.pending();
+    assert_eq!(loops.len(), 3);
+    for delivery in 2..=5 {
+        let again = handler.handle(&event).await.unwrap();
+        assert_eq!(
+            counts(&again),
+            (3, 0, 3, 0),
+            "delivery {delivery}: {again:?}"
+        );
+        assert_eq!((again.items, again.skipped), (4, 1));
+    }
+    let mut after = local.pending();
+    let mut before = loops;
+    after.sort_by(|a, b| a.human_loop_name.cmp(&b.human_loop_name));
+    before.sort_by(|a, b| a.human_loop_name.cmp(&b.human_loop_name));
+    assert_eq!(
+        after
+            .iter()
+            .map(|l| (&l.human_loop_arn, &l.creation_time))
+            .collect::<Vec<_>>(),
+        before
+            .iter()
+            .map(|l| (&l.human_loop_arn, &l.creation_time))
+            .collect::<Vec<_>>(),
+        "no loop was created again"
+    );
+    local.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_record_repeated_in_one_event_is_processed_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let local = local_a2i().await;
+    let body = [prediction("a", 0.2), prediction("b", 0.3)].join("\n");
+    let (handler, mut event) = over_a2i_local(dir.path(), &local, "in/twice.jsonl", &body).await;
+    let record = event["Records"][0].clone();
+    let records = event["Records"].as_array_mut().unwrap();
+    records.push(record.clone());
+    records.push(record);
+
+    let summary = handler.handle(&event).await.unwrap();
+    assert_eq!(counts(&summary), (2, 2, 0, 0), "{summary:?}");
+    assert_eq!(
+        (summary.objects, summary.items, summary.duplicate_records),
+        (1, 2, 2)
+    );
+    assert_eq!(local.pending().len(), 2);
+    local.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_identical_start_of_an_active_loop_counts_as_already_started() {
+    let dir = tempfile::tempdir().unwrap();
+    let local = local_a2i().await;
+    let body = [prediction("a", 0.2), prediction("b", 0.3)].join("\n");
+    let (handler, event) = over_a2i_local(dir.path(), &local, "in/retry.jsonl", &body).await;
+
+    // An earlier invocation started item 0 and died before it could report: its loop exists
+    // with exactly the input this invocation sends.
+    let record = &event["Records"][0]["s3"];
+    let object = ObjectRef {
+        bucket: BUCKET.into(),
+        key: "in/retry.jsonl".into(),
+        version_id: None,
+        e_tag: record["object"]["eTag"].as_str().map(str::to_owned),
     };
+    let item: Value = serde_json::from_str(&prediction("a", 0.2)).unwrap();
+    let evaluation = ActivationConditions::parse(LOW_CONFIDENCE)
+        .unwrap()
+        .evaluate(&item)
+        .unwrap();
+    let source = ItemSource {
+        object: object.clone(),
+        item_index: 0,
+        line: Some(1),
+    };
+    let content = LoopInput::new(item, source, &evaluation)
+        .render()
+        .unwrap()
+        .content;
+    let name = loop_name::loop_name(None, &object, 0);
+    let a2i = local.a2i_client();
+    let start = || {
+        a2i.start_human_loop()
+            .human_loop_name(&name)
+            .flow_definition_arn(local.flow_definition_arn("doc-review"))
+            .human_loop_input(
+                aws_sdk_sagemakera2iruntime::types::HumanLoopInput::builder()
+                    .input_content(&content)
+                    .build(),
+            )
+            .data_attributes(
+                aws_sdk_sagemakera2iruntime::types::HumanLoopDataAttributes::builder()
+                    .content_classifiers(
+                        aws_sdk_sagemakera2iruntime::types::ContentClassifier::FreeOfPersonallyIdentifiableInformation,
+                    )
+                    .build(),
+            )
+    };
+    let created = start().send().await.unwrap();
+    // The ambiguity the handler must resolve: an identical start answers 200 and the same ARN,
+    // whether or not it created anything.
+    let repeated = start().send().await.unwrap();
+    assert_eq!(created.human_loop_arn(), repeated.human_loop_arn());
+
+    let summary = handler.handle(&event).await.unwrap();
+    assert_eq!(counts(&summary), (2, 1, 1, 0), "{summary:?}");
+    assert_eq!(local.pending().len(), 2);
+    local.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_finished_loop_counts_as_already_started_and_is_not_started_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let local = local_a2i().await;
+    let body = [prediction("a", 0.2), prediction("b", 0.3)].join("\n");
+    let (handler, event) = over_a2i_local(dir.path(), &local, "in/done.jsonl", &body).await;
+    assert_eq!(counts(&handler.handle(&event).await.unwrap()), (2, 2, 0, 0));
+    let loops = local.pending();
+    local
+        .answer(
+            &loops[0].human_loop_name,
+            &[WorkerAnswer::new(json!({"label": "invoice"}))],
+        )
+        .await
+        .unwrap();
+    local.stop(&loops[1].human_loop_name).await.unwrap();
+
+    let late = handler.handle(&event).await.unwrap();
+    assert_eq!(counts(&late), (2, 0, 2, 0), "{late:?}");
+    assert!(local.pending().is_empty(), "no loop was started again");
+    local.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_conflict_after_the_lookup_is_confirmed_and_counts_as_already_started() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s3, event) = upload(dir.path(), "race.json", &prediction("a", 0.2)).await;
+    // Another invocation creates the loop between this one's lookup and its start.
+    let describe = mock!(A2i::describe_human_loop)
+        .sequence()
+        .http_response(|| wire_error(404, "ResourceNotFoundException"))
+        .output(|| {
+            DescribeHumanLoopOutput::builder()
+                .human_loop_name("x")
+                .human_loop_arn("arn:aws:sagemaker:us-east-1:111122223333:human-loop/x")
+                .flow_definition_arn(FLOW)
+                .human_loop_status(HumanLoopStatus::InProgress)
+                .creation_time(aws_smithy_types::DateTime::from_secs(1_700_000_000))
+                .build()
+        })
+        .build();
     let conflict = mock!(A2i::start_human_loop).then_error(|| {
         StartHumanLoopError::ConflictException(
             ConflictException::builder()
@@ -235,31 +410,40 @@ async fn a_redelivered_event_starts_each_loop_once() {
                 .build(),
         )
     });
-    let describe = mock!(A2i::describe_human_loop).then_output(|| {
+    let handler = StartHandler::new(config(&[]), s3, a2i_with(&[&describe, &conflict]))
+        .await
+        .unwrap();
+    let summary = handler.handle(&event).await.unwrap();
+    assert_eq!(counts(&summary), (1, 0, 1, 0), "{summary:?}");
+    assert_eq!((describe.num_calls(), conflict.num_calls()), (2, 1));
+}
+
+#[tokio::test]
+async fn a_name_taken_by_another_flow_definition_is_a_non_retryable_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s3, event) = upload(dir.path(), "taken.json", &prediction("a", 0.2)).await;
+    let other = "arn:aws:sagemaker:us-east-1:111122223333:flow-definition/other";
+    let describe = mock!(A2i::describe_human_loop).then_output(move || {
         DescribeHumanLoopOutput::builder()
             .human_loop_name("x")
             .human_loop_arn("arn:aws:sagemaker:us-east-1:111122223333:human-loop/x")
-            .flow_definition_arn(FLOW)
+            .flow_definition_arn(other)
             .human_loop_status(HumanLoopStatus::InProgress)
             .creation_time(aws_smithy_types::DateTime::from_secs(1_700_000_000))
             .build()
     });
-    let a2i = a2i_with(&[&first, &conflict, &describe]);
-    let handler = StartHandler::new(config(&[]), s3, a2i).await.unwrap();
-
-    let once = handler.handle(&event).await.unwrap();
-    let twice = handler.handle(&event).await.unwrap();
-    assert_eq!((once.started, once.already_started), (2, 0));
-    assert_eq!(
-        (twice.started, twice.already_started, twice.failed),
-        (0, 2, 0)
-    );
-    assert_eq!(seen.lock().unwrap().len(), 2, "each loop is started once");
-    assert_eq!(conflict.num_calls(), 2);
-    assert_eq!(
-        describe.num_calls(),
-        2,
-        "a conflict is confirmed with DescribeHumanLoop"
+    let rec = Recorder::default();
+    let handler = StartHandler::new(config(&[]), s3, a2i_with(&[&describe, &started_ok(&rec)]))
+        .await
+        .unwrap();
+    let err = handler.handle(&event).await.unwrap_err();
+    assert!(!err.is_retryable());
+    let summary = summary_of(Err(err));
+    assert_eq!(counts(&summary), (1, 0, 0, 1));
+    assert!(summary.failures[0].reason.contains(other), "{summary:?}");
+    assert!(
+        rec.requests().is_empty(),
+        "nothing is started under a taken name"
     );
 }
 
@@ -407,6 +591,7 @@ async fn a_deleted_object_is_a_reported_failure_not_a_silent_success() {
         "{:?}",
         summary.failures
     );
+    assert!(!summary.failures[0].retryable);
 }
 
 #[tokio::test]
@@ -494,7 +679,7 @@ async fn a_payload_that_is_not_an_s3_event_is_a_non_retryable_error() {
 }
 
 #[tokio::test]
-async fn validation_errors_are_reported_per_item_and_a_finished_loop_counts_as_started() {
+async fn validation_errors_are_reported_per_item_and_a_finished_loop_counts_as_already_started() {
     let dir = tempfile::tempdir().unwrap();
     let body = [
         prediction("rejected", 0.1),
@@ -709,6 +894,11 @@ async fn an_empty_or_invalid_object_is_one_named_failure_and_no_item() {
             .unwrap();
         let err = handler.handle(&event).await.unwrap_err();
         assert!(!err.is_retryable(), "{key}");
+        let message = err.to_string();
+        assert!(
+            message.starts_with("1 object could not be processed (not retryable"),
+            "{message}"
+        );
         let summary = summary_of(Err(err));
         assert_eq!(
             (summary.objects, summary.items, summary.failed),
@@ -723,4 +913,91 @@ async fn an_empty_or_invalid_object_is_one_named_failure_and_no_item() {
         assert_eq!((f.item_index, f.line), (None, None));
         assert!(f.reason.contains(expected), "{key}: {}", f.reason);
     }
+}
+
+#[tokio::test]
+async fn a_wrongly_typed_record_is_named_by_path_and_the_other_records_still_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s3, mut event) = upload(dir.path(), "fine.json", &prediction("a", 0.1)).await;
+    let mut bad = event["Records"][0].clone();
+    bad["s3"]["object"]["key"] = json!(42);
+    let mut empty = event["Records"][0].clone();
+    empty["s3"]["object"]["key"] = json!("");
+    let records = event["Records"].as_array_mut().unwrap();
+    records.insert(0, bad);
+    records.push(empty);
+    let rec = Recorder::default();
+    let handler = StartHandler::new(config(&[]), s3, a2i_with(&[&started_ok(&rec)]))
+        .await
+        .unwrap();
+    let err = handler.handle(&event).await.unwrap_err();
+    assert!(!err.is_retryable());
+    let message = err.to_string();
+    assert!(
+        message.starts_with("2 records were invalid (not retryable"),
+        "{message}"
+    );
+    let summary = summary_of(Err(err));
+    assert_eq!((summary.objects, summary.started), (1, 1));
+    let reasons: Vec<&str> = summary.failures.iter().map(|f| f.reason.as_str()).collect();
+    assert_eq!(
+        reasons,
+        [
+            "not an S3 event record: Records[0].s3.object.key: expected a string, found a number",
+            "Records[2].s3.object.key is an empty string",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn an_s3_request_timeout_is_retryable_here_as_in_the_status_handler() {
+    // S3 answers RequestTimeout with HTTP 400; both functions classify it with one rule.
+    let get = mock!(aws_sdk_s3::Client::get_object).then_http_response(|| {
+        HttpResponse::new(
+            StatusCode::try_from(400).unwrap(),
+            SdkBody::from(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>RequestTimeout</Code><Message>Your socket connection to the server was not read from or written to within the timeout period.</Message><RequestId>r</RequestId></Error>",
+            ),
+        )
+    });
+    let s3 = mock_client!(aws_sdk_s3, RuleMode::MatchAny, &[&get], |b| b
+        .retry_config(RetryConfig::disabled()));
+    let handler = StartHandler::new(config(&[]), s3, a2i_with(&[]))
+        .await
+        .unwrap();
+    let err = handler
+        .handle(&s3_put_event(BUCKET, "slow.json", "etag", 10))
+        .await
+        .unwrap_err();
+    assert!(err.is_retryable());
+    assert_eq!(err.error_type(), "Retryable.ItemsFailed");
+    let summary = summary_of(Err(err));
+    let f = &summary.failures[0];
+    assert!(f.retryable);
+    assert!(
+        f.reason
+            .starts_with("GetObject failed with RequestTimeout (HTTP 400)"),
+        "{}",
+        f.reason
+    );
+}
+
+#[tokio::test]
+async fn a_throttled_lookup_is_not_retried_and_the_loop_is_started() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s3, event) = upload(dir.path(), "busy.json", &prediction("a", 0.2)).await;
+    let throttled = mock!(A2i::describe_human_loop)
+        .then_http_response(|| wire_error(429, "ThrottlingException"));
+    let rec = Recorder::default();
+    let handler = StartHandler::new(config(&[]), s3, a2i_with(&[&throttled, &started_ok(&rec)]))
+        .await
+        .unwrap();
+    let summary = handler.handle(&event).await.unwrap();
+    assert_eq!(counts(&summary), (1, 1, 0, 0), "{summary:?}");
+    assert_eq!(
+        throttled.num_calls(),
+        1,
+        "the lookup is one attempt, though the client retries up to 3 times"
+    );
+    assert_eq!(rec.requests().len(), 1);
 }

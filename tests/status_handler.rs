@@ -1,9 +1,10 @@
-//! The status handler end to end: real events in, real SDK client against an in-process S3
-//! (s3s-fs over a temporary directory), reviewed results read back.
+//! The status handler end to end: real events in, real SDK client against a2i-local's
+//! embedded S3 in-process (the shared test kit), reviewed results read back.
 
 mod common;
 
 use a2i_review::config::StatusConfig;
+use a2i_review::error::FunctionError;
 use a2i_review::loop_input::{ItemSource, LoopInput};
 use a2i_review::source::ObjectRef;
 use a2i_review::status::{StatusError, StatusHandler, StatusOutcome};
@@ -36,7 +37,7 @@ impl World {
         let dir = tempfile::tempdir().unwrap();
         let s3 = local_s3(dir.path());
         for b in [OUTPUT_BUCKET, RESULTS] {
-            s3.create_bucket().bucket(b).send().await.unwrap();
+            common::ensure_bucket(&s3, b).await;
         }
         let mut env: Vec<(String, String)> = vec![
             ("RESULTS_BUCKET".into(), RESULTS.into()),
@@ -56,7 +57,7 @@ impl World {
     }
 
     async fn put(&self, bucket: &str, key: &str, body: &[u8]) {
-        let _ = self.s3.create_bucket().bucket(bucket).send().await;
+        common::ensure_bucket(&self.s3, bucket).await;
         self.s3
             .put_object()
             .bucket(bucket)
@@ -744,4 +745,31 @@ async fn the_result_never_depends_on_the_clock() {
         tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     }
     assert_eq!(results[0], results[1]);
+}
+
+#[tokio::test]
+async fn answer_fields_keep_the_order_output_json_has_them_in() {
+    // serde_json's preserve_order is a normal feature of the app (Cargo.toml): the deployed
+    // function writes what this test reads.
+    let w = World::new().await;
+    let e = event(COMPLETED);
+    let uri = e["detail"]["humanLoopOutput"]["outputS3Uri"]
+        .as_str()
+        .unwrap();
+    let (bucket, key) = a2i_review::source::parse_s3_uri(uri).unwrap();
+    let output = format!(
+        r#"{{"flowDefinitionArn": "{FLOW}", "humanLoopName": {}, "humanAnswers": [{{"answerContent": {{"zeta": {{"on": true}}, "alpha": {{"label": "x"}}, "mid": 1}}, "submissionTime": "2026-11-21T10:30:00.000Z", "workerId": "w"}}]}}"#,
+        e["detail"]["humanLoopName"]
+    );
+    w.put(&bucket, &key, output.as_bytes()).await;
+    let key = w.written(e).await;
+    let text = String::from_utf8(w.get_bytes(RESULTS, &key).await).unwrap();
+    let at = |needle: &str| {
+        text.find(needle)
+            .unwrap_or_else(|| panic!("{needle}: {text}"))
+    };
+    assert!(
+        at("\"zeta\"") < at("\"alpha\"") && at("\"alpha\"") < at("\"mid\""),
+        "{text}"
+    );
 }

@@ -1,8 +1,9 @@
 //! Lambda entry point of the start handler: wiring only, the logic is `a2i_review::start`.
 
 use a2i_review::config::StartConfig;
-use a2i_review::start::{StartError, StartHandler};
-use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
+use a2i_review::error::FunctionError;
+use a2i_review::start::StartHandler;
+use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::Value;
 use tracing::Instrument;
 
@@ -30,10 +31,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             .handle(&event.payload)
             .instrument(span)
             .await
-            .map_err(|e: StartError| Diagnostic {
-                error_type: e.error_type(),
-                error_message: e.to_string(),
-            })
+            .map_err(|e| e.diagnostic())
     }))
     .await
 }

@@ -1,19 +1,11 @@
 //! Lambda entry point of the status handler: wiring only, the logic is in `a2i_review::status`.
 
 use a2i_review::config::StatusConfig;
-use a2i_review::status::{StatusError, StatusHandler};
-use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
+use a2i_review::error::FunctionError;
+use a2i_review::status::StatusHandler;
+use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::Value;
 use tracing::Instrument;
-
-/// Reports a failed event to Lambda with `Retryable.<kind>` / `NonRetryable.<kind>` as the error
-/// type, so on-failure destinations and alarms can tell them apart.
-fn diagnostic(e: StatusError) -> Diagnostic {
-    Diagnostic {
-        error_type: e.error_type(),
-        error_message: e.to_string(),
-    }
-}
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -38,7 +30,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             .handle(event.payload)
             .instrument(span)
             .await
-            .map_err(diagnostic)
+            .map_err(|e| e.diagnostic())
     }))
     .await
 }

@@ -6,7 +6,14 @@
 //! needs a human (a foreign event, a malformed `output.json`, missing permissions).
 
 use aws_sdk_s3::config::http::HttpResponse;
-use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+
+use crate::error::{CallError, FunctionError};
+
+/// The only `source` this handler accepts.
+pub const SOURCE: &str = "aws.sagemaker";
+/// The only `detail-type` this handler accepts.
+pub const DETAIL_TYPE: &str = "SageMaker A2I HumanLoop Status Change";
 
 /// Why an event was not recorded.
 #[derive(Debug, thiserror::Error)]
@@ -20,13 +27,13 @@ pub enum StatusError {
         problem: String,
     },
     /// The event came from another service (the EventBridge rule is wider than it should be).
-    #[error("event source {event_source:?} is not {expected:?}; this function only handles A2I loop-status events", expected = super::event::SOURCE)]
+    #[error("event source {event_source:?} is not {expected:?}; this function only handles A2I loop-status events", expected = SOURCE)]
     ForeignSource {
         /// The `source` that arrived (not named `source`: thiserror reserves that name).
         event_source: String,
     },
     /// The event is from SageMaker but not a human-loop status change.
-    #[error("event detail-type {detail_type:?} is not {expected:?}", expected = super::event::DETAIL_TYPE)]
+    #[error("event detail-type {detail_type:?} is not {expected:?}", expected = DETAIL_TYPE)]
     ForeignDetailType {
         /// The `detail-type` that arrived.
         detail_type: String,
@@ -77,29 +84,25 @@ pub enum StatusError {
         /// What is wrong (field path and kind; never the content).
         problem: String,
     },
-    /// An S3 call failed; `retryable` says whether the failure was transient.
-    #[error("S3 {operation} s3://{bucket}/{key} failed ({class}): {detail}", class = if *retryable { "retryable" } else { "not retryable" })]
+    /// An S3 call failed; [`CallError::classify`] says whether the failure was transient.
+    #[error("S3 {operation} s3://{bucket}/{key} failed ({class}): {call}", operation = call.operation, class = if call.retryable { "retryable" } else { "not retryable" })]
     S3 {
-        /// `GetObject` or `PutObject`.
-        operation: &'static str,
         /// Bucket of the call.
         bucket: String,
         /// Key of the call.
         key: String,
-        /// Throttling, 5xx, timeouts and broken connections are; access denied and the like
-        /// are not.
-        retryable: bool,
-        /// The SDK's description (error code, message, request ids).
-        detail: String,
+        /// The classified failure (operation, code, HTTP status, whether it is transient).
+        call: CallError,
     },
 }
 
 impl StatusError {
-    /// Whether the same event can succeed later without anyone changing anything.
+    /// Whether the same event can succeed later without anyone changing anything (also
+    /// [`FunctionError::is_retryable`]; inherent so callers need no trait import).
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::OutputNotFound { .. } => true,
-            Self::S3 { retryable, .. } => *retryable,
+            Self::S3 { call, .. } => call.retryable,
             Self::InvalidEvent { .. }
             | Self::ForeignSource { .. }
             | Self::ForeignDetailType { .. }
@@ -110,8 +113,26 @@ impl StatusError {
         }
     }
 
-    /// A stable name of the variant, for the Lambda error type and log fields.
-    pub fn kind(&self) -> &'static str {
+    /// Classifies a failed S3 call on `s3://{bucket}/{key}`.
+    pub(crate) fn s3<E>(
+        operation: &'static str,
+        bucket: &str,
+        key: &str,
+        err: &SdkError<E, HttpResponse>,
+    ) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        Self::S3 {
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            call: CallError::classify(operation, err),
+        }
+    }
+}
+
+impl FunctionError for StatusError {
+    fn kind(&self) -> &'static str {
         match self {
             Self::InvalidEvent { .. } => "InvalidEvent",
             Self::ForeignSource { .. } => "ForeignSource",
@@ -125,67 +146,8 @@ impl StatusError {
         }
     }
 
-    /// `Retryable.<kind>` or `NonRetryable.<kind>`: what the Lambda error type reports, so an
-    /// on-failure destination or alarm can tell the two apart without parsing messages.
-    pub fn error_type(&self) -> String {
-        let class = if self.is_retryable() {
-            "Retryable"
-        } else {
-            "NonRetryable"
-        };
-        format!("{class}.{}", self.kind())
-    }
-
-    /// Classifies a failed S3 call.
-    pub(crate) fn s3<E>(
-        operation: &'static str,
-        bucket: &str,
-        key: &str,
-        err: &SdkError<E, HttpResponse>,
-    ) -> Self
-    where
-        E: ProvideErrorMetadata + std::error::Error + 'static,
-    {
-        Self::S3 {
-            operation,
-            bucket: bucket.to_owned(),
-            key: key.to_owned(),
-            retryable: sdk_error_is_retryable(err),
-            detail: DisplayErrorContext(err).to_string(),
-        }
-    }
-}
-
-/// Error codes S3 uses for transient conditions, whatever the HTTP status they come with.
-const RETRYABLE_CODES: &[&str] = &[
-    "SlowDown",
-    "Throttling",
-    "ThrottlingException",
-    "RequestTimeout",
-    "RequestTimeTooSkewed",
-    "InternalError",
-    "ServiceUnavailable",
-];
-
-/// Transient: timeouts, connection failures, truncated responses, throttling and 5xx.
-/// Not: requests that could not be built, and 4xx answers such as `AccessDenied`.
-fn sdk_error_is_retryable<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> bool {
-    match err {
-        SdkError::TimeoutError(_) | SdkError::ResponseError(_) => true,
-        SdkError::DispatchFailure(d) => !d.is_user(),
-        SdkError::ConstructionFailure(_) => false,
-        SdkError::ServiceError(ctx) => {
-            let status = ctx.raw().status().as_u16();
-            status >= 500
-                || status == 429
-                || ctx
-                    .err()
-                    .code()
-                    .is_some_and(|c| RETRYABLE_CODES.contains(&c))
-        }
-        // SdkError is non-exhaustive; an unknown kind is treated as transient so the event
-        // is retried rather than lost.
-        _ => true,
+    fn is_retryable(&self) -> bool {
+        StatusError::is_retryable(self)
     }
 }
 
@@ -209,14 +171,22 @@ mod tests {
         assert!(!e.is_retryable());
         assert_eq!(e.error_type(), "NonRetryable.UnexpectedStatus");
         let e = StatusError::S3 {
-            operation: "PutObject",
             bucket: "r".into(),
             key: "x.json".into(),
-            retryable: true,
-            detail: "503".into(),
+            call: CallError {
+                operation: "PutObject",
+                failure: crate::error::CallFailure::Service,
+                code: Some("SlowDown".into()),
+                status: Some(503),
+                detail: None,
+                retryable: true,
+            },
         };
         assert!(e.is_retryable());
-        assert!(e.to_string().contains("(retryable)"), "{e}");
+        assert_eq!(
+            e.to_string(),
+            "S3 PutObject s3://r/x.json failed (retryable): PutObject failed with SlowDown (HTTP 503)"
+        );
     }
 
     #[test]

@@ -13,13 +13,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
-use super::error::StatusError;
 use super::json::{FieldError, Fields};
 
-/// The only `source` this handler accepts.
-pub const SOURCE: &str = "aws.sagemaker";
-/// The only `detail-type` this handler accepts.
-pub const DETAIL_TYPE: &str = "SageMaker A2I HumanLoop Status Change";
+pub use super::error::{DETAIL_TYPE, SOURCE};
 
 /// Longest `HumanLoopName` the A2I API accepts (characters).
 pub const MAX_LOOP_NAME_CHARS: usize = 63;
@@ -132,7 +128,7 @@ pub struct HumanLoopOutputRef {
 #[serde(rename_all = "camelCase")]
 pub struct A2iStatusDetail {
     /// When A2I created the loop.
-    #[serde(serialize_with = "super::result::rfc3339")]
+    #[serde(serialize_with = "super::time::rfc3339")]
     pub creation_time: DateTime<Utc>,
     /// Kind of failure (`ValidationError`, `Expired`, `InternalError` per the API docs).
     pub failure_code: Option<String>,
@@ -196,41 +192,6 @@ impl<'de> Deserialize<'de> for A2iStatusDetail {
     }
 }
 
-/// Turns the Lambda's raw input into a typed event.
-///
-/// `source` and `detail-type` are checked first, so an event from another rule is named as
-/// such even when its `detail` has a different shape.
-pub fn parse_event(value: Value) -> Result<StatusEvent, StatusError> {
-    let invalid = |e: FieldError| StatusError::InvalidEvent {
-        field: e.path,
-        problem: e.problem,
-    };
-    let root = Fields::of(&value, "").map_err(invalid)?;
-    let source = root.req_str("source").map_err(invalid)?;
-    if source != SOURCE {
-        return Err(StatusError::ForeignSource {
-            event_source: source.to_owned(),
-        });
-    }
-    let detail_type = root.req_str("detail-type").map_err(invalid)?;
-    if detail_type != DETAIL_TYPE {
-        return Err(StatusError::ForeignDetailType {
-            detail_type: detail_type.to_owned(),
-        });
-    }
-    // Parsed here for an error with the field's path; serde below parses it again through the
-    // same function (a few microseconds) to fill the envelope type.
-    let detail = root
-        .get("detail")
-        .ok_or_else(|| FieldError::new("detail", "expected an object, but the field is missing"))
-        .map_err(invalid)?;
-    A2iStatusDetail::from_json(detail).map_err(invalid)?;
-    serde_json::from_value(value).map_err(|e| StatusError::InvalidEvent {
-        field: "(envelope)".to_owned(),
-        problem: e.to_string(),
-    })
-}
-
 /// The loop's ARN: `detail.humanLoopArn`, or else the one `resources` entry that is a
 /// human-loop ARN (AWS documents `resources` as holding it).
 pub fn human_loop_arn(event: &StatusEvent) -> Option<&str> {
@@ -250,6 +211,8 @@ pub fn human_loop_arn(event: &StatusEvent) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::status::error::StatusError;
+    use crate::status::parse::parse_event;
     use serde_json::json;
 
     /// AWS's documented example (developer guide, "Use Amazon CloudWatch Events"), with the
@@ -437,11 +400,45 @@ mod tests {
     }
 
     #[test]
-    fn a_bad_envelope_time_is_rejected() {
-        let mut v = documented_example();
-        v["time"] = json!("not a time");
-        let e = parse_event(v).unwrap_err();
-        assert!(matches!(e, StatusError::InvalidEvent { ref field, .. } if field == "(envelope)"));
+    fn bad_envelope_fields_are_named_by_path_without_their_value() {
+        let cases = [
+            (
+                "time",
+                json!("secret o'clock"),
+                "time",
+                "expected an RFC 3339 timestamp",
+            ),
+            ("time", json!(5), "time", "found a number"),
+            ("resources", json!("secret"), "resources", "found a string"),
+            (
+                "resources",
+                json!(["ok", 7]),
+                "resources[1]",
+                "expected a string, found a number",
+            ),
+            (
+                "version",
+                json!(0),
+                "version",
+                "expected a string, found a number",
+            ),
+            ("id", json!({"secret": 1}), "id", "found an object"),
+        ];
+        for (field, value, path, problem) in cases {
+            let mut v = documented_example();
+            v[field] = value;
+            match parse_event(v).unwrap_err() {
+                StatusError::InvalidEvent {
+                    field: f,
+                    problem: p,
+                } => {
+                    assert_eq!(f, path, "{field}");
+                    assert!(p.contains(problem), "{field}: {p}");
+                    assert!(!p.contains("secret"), "{field}: {p}");
+                }
+                other => panic!("{field}: {other:?}"),
+            }
+        }
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! EventBridge delivers `SageMaker A2I HumanLoop Status Change` events at least once, and
 //! SageMaker may send several events for one change. For each event [`StatusHandler::handle`]:
 //!
-//! 1. **Parses** the event ([`event`]): another `source` or `detail-type` is a non-retryable
+//! 1. **Parses** the event ([`parse_event`] into an [`event`] type): another `source` or `detail-type` is a non-retryable
 //!    error naming the value (the rule is wider than it should be); a loop of another flow
 //!    definition (when `FLOW_DEFINITION_ARN` is set) is **ignored** with a log line.
 //! 2. **Completed**: reads `output.json` from `detail.humanLoopOutput.outputS3Uri`
@@ -40,19 +40,23 @@ pub mod error;
 pub mod event;
 mod json;
 pub mod output;
+mod parse;
 pub mod result;
+mod time;
 
 use aws_sdk_s3::primitives::ByteStream;
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::config::StatusConfig;
+use crate::error::{CallError, FunctionError};
 use crate::source::parse_s3_uri;
 
 pub use error::StatusError;
-pub use event::{parse_event, A2iStatusDetail, HumanLoopStatus, LoopName, StatusEvent};
+pub use event::{A2iStatusDetail, HumanLoopStatus, LoopName, StatusEvent};
 pub use json::FieldError;
 pub use output::{HumanAnswer, HumanLoopOutput};
+pub use parse::parse_event;
 pub use result::{result_key, FinalStatus, LoopInputParts, ReviewedResult};
 
 /// What happened to an event; the Lambda's JSON result.
@@ -216,11 +220,9 @@ impl StatusHandler {
             .collect()
             .await
             .map_err(|e| StatusError::S3 {
-                operation: "GetObject",
                 bucket: bucket.clone(),
                 key: key.clone(),
-                retryable: true,
-                detail: format!("reading the body failed: {e}"),
+                call: CallError::body_read("GetObject", &e),
             })?
             .into_bytes();
         let invalid = |problem: String| StatusError::InvalidOutput {

@@ -20,10 +20,10 @@ pub struct HumanAnswer {
     /// Who answered (unique per worker).
     pub worker_id: String,
     /// When the worker accepted the task (missing from some real outputs).
-    #[serde(serialize_with = "super::result::rfc3339_opt")]
+    #[serde(serialize_with = "super::time::rfc3339_opt")]
     pub acceptance_time: Option<DateTime<Utc>>,
     /// When the worker submitted.
-    #[serde(serialize_with = "super::result::rfc3339")]
+    #[serde(serialize_with = "super::time::rfc3339")]
     pub submission_time: DateTime<Utc>,
     /// Active working time, as A2I wrote it (missing from some real outputs).
     pub time_spent_in_seconds: Option<Number>,

@@ -2,19 +2,21 @@
 //!
 //! Both are pure functions of the event and `output.json`, so a redelivered event rewrites the
 //! same key with the same bytes: no wall clock, no random ids, struct fields in a fixed order,
-//! and answer objects serialized in the order serde_json holds them (the order of
-//! `output.json`, which A2I writes once, when `preserve_order` is on; sorted otherwise).
+//! and answer objects serialized in the order of `output.json`, which A2I writes once
+//! (serde_json's `preserve_order` is on for the functions and their tests alike, see
+//! Cargo.toml).
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, SecondsFormat, Utc};
-use serde::{Serialize, Serializer};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::agreement::FieldAgreement;
 use super::event::LoopName;
 use super::output::HumanAnswer;
+use super::time::{rfc3339, rfc3339_opt};
 use crate::loop_input::{ItemSource, LoopInput};
 
 /// Version of the result document's layout; bumped on incompatible changes.
@@ -158,23 +160,6 @@ impl ReviewedResult {
     }
 }
 
-/// Timestamps as RFC 3339 in UTC with `Z` and only the fractional digits that are needed
-/// (`2019-11-14T17:37:36.740Z`, `2019-11-14T17:49:25Z`): A2I's own format.
-pub(crate) fn rfc3339<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&t.to_rfc3339_opts(SecondsFormat::AutoSi, true))
-}
-
-/// [`rfc3339`] for optional timestamps (`null` when absent).
-pub(crate) fn rfc3339_opt<S: Serializer>(
-    t: &Option<DateTime<Utc>>,
-    s: S,
-) -> Result<S::Ok, S::Error> {
-    match t {
-        Some(t) => rfc3339(t, s),
-        None => s.serialize_none(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -284,31 +269,5 @@ mod tests {
         );
         let half = json!({"taskObject": 1, "source": "web"});
         assert_eq!(LoopInputParts::from_input_content(Some(&half)).source, None);
-    }
-
-    #[test]
-    fn timestamps_keep_a2i_format() {
-        #[derive(Serialize)]
-        struct T {
-            #[serde(serialize_with = "rfc3339")]
-            a: DateTime<Utc>,
-            #[serde(serialize_with = "rfc3339_opt")]
-            b: Option<DateTime<Utc>>,
-        }
-        let a = DateTime::parse_from_rfc3339("2019-11-14T17:37:36.740Z")
-            .unwrap()
-            .with_timezone(&Utc);
-        let b = DateTime::parse_from_rfc3339("2019-11-14T18:49:25+01:00")
-            .unwrap()
-            .with_timezone(&Utc);
-        let s = serde_json::to_string(&T { a, b: Some(b) }).unwrap();
-        assert_eq!(
-            s,
-            r#"{"a":"2019-11-14T17:37:36.740Z","b":"2019-11-14T17:49:25Z"}"#
-        );
-        assert_eq!(
-            serde_json::to_string(&T { a, b: None }).unwrap(),
-            r#"{"a":"2019-11-14T17:37:36.740Z","b":null}"#
-        );
     }
 }

@@ -1,36 +1,41 @@
-//! Shared support for the integration tests: an in-process S3 and real-shaped events.
+//! The S3 test kit of the app, shared by the unit tests (`crate::testing`) and the
+//! integration tests (`mod common`): a2i-local's embedded S3 — strict like S3 (SigV4 checked,
+//! S3's error codes) — reached in-process through the real SDK client, and S3 events shaped
+//! like the ones S3 sends to Lambda.
 #![allow(dead_code)] // each test binary uses its own part of this module
 
 use std::path::Path;
 
-/// Access key the in-process S3 accepts (requests are signed and checked like real S3's).
-const ACCESS_KEY: &str = "a2i-local-test";
-/// Secret key of [`ACCESS_KEY`].
-const SECRET_KEY: &str = "a2i-local-test-secret";
-
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::{json, Value};
 
-/// The real S3 SDK client over an in-process s3s-fs server on `dir` (no port, no network).
+/// Region of the local S3 (and of the events).
+pub const REGION: &str = "us-east-1";
+
+/// The real S3 SDK client over a2i-local's embedded S3 on `dir` (no port, no network).
 pub fn local_s3(dir: &Path) -> aws_sdk_s3::Client {
-    let fs = s3s_fs::FileSystem::new(dir).expect("the test directory exists");
-    let mut builder = s3s::service::S3ServiceBuilder::new(fs);
-    builder.set_auth(s3s::auth::SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY));
-    let service = builder.build();
-    let conf = aws_sdk_s3::Config::builder()
-        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-        .region(aws_sdk_s3::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_s3::config::Credentials::new(
-            ACCESS_KEY, SECRET_KEY, None, None, "local-s3",
-        ))
-        .http_client(s3s_aws::Client::from(service))
-        .force_path_style(true)
-        .build();
-    aws_sdk_s3::Client::from_conf(conf)
+    a2i_local::s3::EmbeddedS3::new(dir, a2i_local::Credentials::default(), REGION)
+        .expect("the test directory can hold an embedded S3")
+        .in_process_client()
+}
+
+/// Creates `bucket` unless it exists.
+pub async fn ensure_bucket(s3: &aws_sdk_s3::Client, bucket: &str) {
+    if let Err(e) = s3.create_bucket().bucket(bucket).send().await {
+        let exists = e
+            .as_service_error()
+            .is_some_and(|e| e.is_bucket_already_owned_by_you() || e.is_bucket_already_exists());
+        assert!(
+            exists,
+            "creating bucket {bucket}: {}",
+            aws_sdk_s3::error::DisplayErrorContext(&e)
+        );
+    }
 }
 
 /// Creates `bucket` (if needed) and puts `body` under `key`; returns the unquoted ETag.
 pub async fn put(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, body: &[u8]) -> String {
-    let _ = s3.create_bucket().bucket(bucket).send().await;
+    ensure_bucket(s3, bucket).await;
     let out = s3
         .put_object()
         .bucket(bucket)
@@ -42,19 +47,21 @@ pub async fn put(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, body: &[u8]) 
     out.e_tag().unwrap_or_default().trim_matches('"').to_owned()
 }
 
-/// Encodes a key the way S3 does in notifications (form encoding: space is `+`).
+/// What S3 leaves unescaped in event keys besides letters and digits.
+const KEY_SAFE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'*')
+    .remove(b'/')
+    .remove(b' ');
+
+/// Encodes a key the way S3 does in notifications (form encoding: space is `+`, a literal
+/// `+` is `%2B`).
 pub fn form_encode(key: &str) -> String {
-    let mut out = String::new();
-    for b in key.bytes() {
-        match b {
-            b' ' => out.push('+'),
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'/' | b'*' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
+    utf8_percent_encode(key, KEY_SAFE)
+        .to_string()
+        .replace(' ', "+")
 }
 
 /// An `ObjectCreated:Put` event for one object, shaped like the ones S3 sends to Lambda.
@@ -62,7 +69,7 @@ pub fn s3_put_event(bucket: &str, key: &str, etag: &str, size: usize) -> Value {
     json!({"Records": [{
         "eventVersion": "2.1",
         "eventSource": "aws:s3",
-        "awsRegion": "us-east-1",
+        "awsRegion": REGION,
         "eventTime": "2026-11-21T10:15:42.187Z",
         "eventName": "ObjectCreated:Put",
         "userIdentity": {"principalId": "AWS:AROA3EXAMPLEROLEID:batch-inference"},
