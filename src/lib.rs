@@ -15,7 +15,7 @@
 //! - [`status`]: the status handler (loop-status events to reviewed results).
 
 pub mod aws;
-pub mod conditions;
+pub use a2i_conditions as conditions;
 pub mod config;
 pub mod document;
 pub mod loop_input;

@@ -1,8 +1,9 @@
 //! Activation conditions: A2I's `HumanLoopActivationConditions` language, parsed once into a
 //! typed tree and evaluated on each item, with the reasons and the annotated tree.
 //!
-//! A2I evaluates no conditions for custom task types, so this module decides which items
-//! need a human. Users bring condition documents written for A2I's built-in task types
+//! A2I evaluates no conditions for custom task types, so this crate decides which items
+//! need a human. It is a crate of its own so that both the functions (`a2i-review`) and the
+//! emulator (`a2i-local`) evaluate with one implementation, without depending on each other. Users bring condition documents written for A2I's built-in task types
 //! unchanged; two condition types of ours cover custom models.
 //!
 //! # The document

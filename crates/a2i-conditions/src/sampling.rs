@@ -110,7 +110,7 @@ fn write_canonical(value: &Value, out: &mut impl Write) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conditions::ActivationConditions;
+    use crate::ActivationConditions;
     use serde_json::json;
 
     fn canonical(value: &Value) -> String {

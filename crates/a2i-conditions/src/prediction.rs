@@ -198,7 +198,7 @@ impl PredictionCheck {
 
 #[cfg(test)]
 mod tests {
-    use crate::conditions::ActivationConditions;
+    use crate::ActivationConditions;
     use serde_json::{json, Value};
 
     fn comprehend_top_below(threshold: f64) -> ActivationConditions {
@@ -409,7 +409,7 @@ mod tests {
 
     #[test]
     fn parameter_list_names_every_comparison() {
-        for op in crate::conditions::compare::Op::ALL {
+        for op in crate::compare::Op::ALL {
             assert!(super::PARAMS.contains(&format!("Confidence{}", op.suffix()).as_str()));
         }
     }

@@ -250,7 +250,7 @@ fn json_equal(a: &Value, b: &Value) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conditions::ActivationConditions;
+    use crate::ActivationConditions;
     use serde_json::json;
 
     fn check(params: Value) -> ActivationConditions {

@@ -92,7 +92,7 @@ impl ModerationLabelCheck {
 
 #[cfg(test)]
 mod tests {
-    use crate::conditions::{ActivationConditions, EvaluationError};
+    use crate::{ActivationConditions, EvaluationError};
     use serde_json::{json, Value};
 
     fn labels(list: &[(&str, f64)]) -> Value {
@@ -347,7 +347,7 @@ mod tests {
 
     #[test]
     fn parameter_list_names_every_comparison() {
-        for op in crate::conditions::compare::Op::ALL {
+        for op in crate::compare::Op::ALL {
             assert!(super::PARAMS.contains(&format!("Confidence{}", op.suffix()).as_str()));
         }
     }

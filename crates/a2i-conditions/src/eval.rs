@@ -148,8 +148,8 @@ pub(crate) fn list_hits(hits: Vec<String>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conditions::testkit::{kv_blocks, response, Word};
-    use crate::conditions::ActivationConditions;
+    use crate::testkit::{kv_blocks, response, Word};
+    use crate::ActivationConditions;
     use serde_json::json;
 
     fn labels(list: &[(&str, f64)]) -> Value {
@@ -218,9 +218,19 @@ mod tests {
             .unwrap()
             .evaluate(&labels(&[]))
             .unwrap();
+        // Compared as JSON values (key order is serde_json's `preserve_order` choice, not
+        // ours); numbers compare by their written kind, so `98.0` must stay a float.
         assert_eq!(
-            e.results.to_string(),
-            r#"{"Conditions":[{"ConditionType":"ModerationLabelConfidenceCheck","ConditionParameters":{"ModerationLabelName":"Suggestive","ConfidenceLessThan":98.0,"ConfidenceGreaterThan":5},"EvaluationResult":false}]}"#
+            e.results,
+            json!({"Conditions":[{"ConditionType":"ModerationLabelConfidenceCheck",
+                "ConditionParameters":{"ModerationLabelName":"Suggestive","ConfidenceLessThan":98.0,"ConfidenceGreaterThan":5},
+                "EvaluationResult":false}]})
+        );
+        let text = e.results.to_string();
+        assert!(
+            text.contains(r#""ConfidenceLessThan":98.0"#)
+                && text.contains(r#""ConfidenceGreaterThan":5"#),
+            "{text}"
         );
     }
 

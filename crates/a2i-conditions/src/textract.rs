@@ -477,8 +477,8 @@ impl MissingFormKeyCheck {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conditions::testkit::{kv_blocks, response, Word};
-    use crate::conditions::{ActivationConditions, EvaluationError};
+    use crate::testkit::{kv_blocks, response, Word};
+    use crate::{ActivationConditions, EvaluationError};
     use serde_json::json;
 
     /// AWS Textract Example 1: three important keys with aliases, KV < 60 (65) and words < 85.
@@ -1026,7 +1026,7 @@ mod tests {
 
     #[test]
     fn parameter_list_names_every_comparison() {
-        for op in crate::conditions::compare::Op::ALL {
+        for op in crate::compare::Op::ALL {
             for prefix in ["KeyValueBlockConfidence", "WordBlockConfidence"] {
                 assert!(CONFIDENCE_PARAMS.contains(&format!("{prefix}{}", op.suffix()).as_str()));
             }

@@ -312,7 +312,7 @@ fn parse_leaf(obj: &Map<String, Value>, path: String) -> Result<Leaf, ConditionE
 
 #[cfg(test)]
 mod tests {
-    use crate::conditions::ActivationConditions;
+    use crate::ActivationConditions;
     use serde_json::{json, Value};
 
     const SAMPLING: &str =
@@ -427,7 +427,7 @@ mod tests {
             reject_value(json!({"Conditions": [{"Or": leaf()}]})).1,
             format!(
                 "{} is an object: Or must be a list of at least 2 conditions",
-                crate::conditions::json::describe(&leaf())
+                crate::json::describe(&leaf())
             )
         );
     }
