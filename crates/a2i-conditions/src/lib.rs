@@ -49,11 +49,20 @@
 //! - Every node is evaluated, as A2I does; a leaf that cannot read the item makes the whole
 //!   evaluation an [`EvaluationError`] naming that leaf, rather than a silent `false`.
 //! - Reasons come only from leaves that held under nodes that held (a true leaf under a false
-//!   `And` decided nothing), and carry label names, key texts and confidences, never values.
+//!   `And` decided nothing), and carry label names, key texts and confidences.
+//!
+//! # What messages may carry
+//! Reasons quote the item by nature (`label "Swimwear" confidence 88.73 >= 60`): they are
+//! for the reviewer and travel with the loop's input, never into a log line or an error.
+//! An [`EvaluationError`] names paths, JSON types, sizes and positions, never a value of the
+//! item (see [`json::describe`]): `item ModerationLabels[1].Confidence is a string of 3
+//! characters, not a number`. A [`ConditionError`] is about the operator's own
+//! configuration; it may name an out-of-range number or a misspelt type name found there,
+//! and describes wrong-typed values by type and size like evaluation errors do.
 
 mod compare;
 mod eval;
-mod json;
+pub mod json;
 mod jsonpath;
 mod params;
 mod parse;
@@ -97,6 +106,19 @@ pub struct EvaluationError {
     pub message: String,
 }
 
+/// Why an item given as JSON text could not be evaluated.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SliceError {
+    /// The bytes are not one JSON document. The message is serde_json's account of where
+    /// and why parsing stopped (`expected value at line 1 column 3`), which names positions
+    /// and never the text.
+    #[error("the item is not valid JSON: {0}")]
+    NotJson(String),
+    /// The item is JSON that a condition could not read.
+    #[error(transparent)]
+    Evaluation(#[from] EvaluationError),
+}
+
 /// The decision for one item.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Evaluation {
@@ -130,6 +152,14 @@ impl ActivationConditions {
     /// Evaluates every condition on one item.
     pub fn evaluate(&self, item: &Value) -> Result<Evaluation, EvaluationError> {
         eval::evaluate(&self.conditions, item)
+    }
+
+    /// Evaluates every condition on one item given as JSON text, deciding exactly as
+    /// [`evaluate`](Self::evaluate) does on the parsed item.
+    pub fn evaluate_slice(&self, json: &[u8]) -> Result<Evaluation, SliceError> {
+        let item: Value =
+            serde_json::from_slice(json).map_err(|e| SliceError::NotJson(e.to_string()))?;
+        Ok(self.evaluate(&item)?)
     }
 }
 

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::compare::Comparisons;
 use super::eval::list_hits;
-use super::json::{describe, field, kind, opt_f64, opt_str};
+use super::json::{describe, field, opt_f64, opt_str};
 use super::params::{NamePattern, Params};
 use super::ConditionError;
 
@@ -61,7 +61,7 @@ impl ModerationLabelCheck {
             Some(other) => {
                 return Err(format!(
                     "item ModerationLabels is {}, not a list ({EXPECTED})",
-                    kind(other)
+                    describe(other)
                 ))
             }
             None => return Err(format!("item has no ModerationLabels ({EXPECTED})")),
@@ -287,13 +287,13 @@ mod tests {
             (json!({"Labels": []}), "item has no ModerationLabels (expected DetectModerationLabels output)"),
             (
                 json!({"ModerationLabels": {"Name": "x"}}),
-                "item ModerationLabels is an object, not a list (expected DetectModerationLabels output)",
+                "item ModerationLabels is an object with 1 key, not a list (expected DetectModerationLabels output)",
             ),
             (json!([1, 2]), "item has no ModerationLabels (expected DetectModerationLabels output)"),
             (json!({"ModerationLabels": [{"Name": "x"}]}), "item ModerationLabels[0] has no Confidence"),
             (
                 json!({"ModerationLabels": [{"Name": "x", "Confidence": 10}, {"Name": "y", "Confidence": "low"}]}),
-                r#"item ModerationLabels[1].Confidence is "low", not a number"#,
+                "item ModerationLabels[1].Confidence is a string of 3 characters, not a number",
             ),
             (json!({"ModerationLabels": [{"Confidence": 10}]}), "item ModerationLabels[0] has no Name"),
         ];

@@ -22,7 +22,7 @@ use serde_json::{Map, Value};
 
 use super::compare::Comparisons;
 use super::eval::list_hits;
-use super::json::{describe, field, kind, opt_array, opt_f64, opt_str};
+use super::json::{describe, field, opt_array, opt_f64, opt_str};
 use super::params::Params;
 use super::ConditionError;
 
@@ -59,6 +59,9 @@ pub struct FormPair {
     pub value: String,
     /// The page the key is on (1 when the response does not say).
     pub page: u64,
+    /// Where the `KEY` block is in the item, e.g. `item[1].Blocks[7]`: how errors name the
+    /// pair, since its text is item content.
+    pub location: String,
     /// The `KEY` block's confidence (Textract gives key and value the same one).
     pub confidence: Option<f64>,
     /// The confidence of each `WORD` of the key, in reading order.
@@ -105,6 +108,7 @@ pub fn form_pairs(item: &Value) -> Result<Vec<FormPair>, String> {
             key: normalize(&key_text.join(" ")),
             value: normalize(&value_text.join(" ")),
             page: block.page()?,
+            location: block.at.to_string(),
             confidence: block.confidence()?,
             key_word_confidences,
             value_word_confidences,
@@ -221,7 +225,7 @@ impl<'a> Block<'a> {
             let Some(relationship) = relationship.as_object() else {
                 return Err(format!(
                     "{at}.Relationships[{r}] is {}, not an object",
-                    kind(relationship)
+                    describe(relationship)
                 ));
             };
             if opt_str(relationship, "Type", "type")
@@ -262,12 +266,12 @@ fn collect_blocks(item: &Value) -> Result<Vec<Block<'_>>, String> {
                 page.as_object().map(|o| (Some(r), o)).ok_or_else(|| {
                     format!(
                         "item[{r}] is {}, not a response object ({EXPECTED})",
-                        kind(page)
+                        describe(page)
                     )
                 })
             })
             .collect::<Result<_, _>>()?,
-        other => return Err(format!("item is {} ({EXPECTED})", kind(other))),
+        other => return Err(format!("item is {} ({EXPECTED})", describe(other))),
     };
     let mut blocks = Vec::new();
     for (r, response) in responses {
@@ -277,7 +281,7 @@ fn collect_blocks(item: &Value) -> Result<Vec<Block<'_>>, String> {
             Some(other) => {
                 return Err(format!(
                     "{here}.Blocks is {}, not a list ({EXPECTED})",
-                    kind(other)
+                    describe(other)
                 ))
             }
             None => return Err(format!("{here} has no Blocks ({EXPECTED})")),
@@ -286,7 +290,7 @@ fn collect_blocks(item: &Value) -> Result<Vec<Block<'_>>, String> {
             let at = Location { response: r, index };
             let obj = block
                 .as_object()
-                .ok_or_else(|| format!("{at} is {}, not an object", kind(block)))?;
+                .ok_or_else(|| format!("{at} is {}, not an object", describe(block)))?;
             blocks.push(Block::new(obj, at)?);
         }
     }
@@ -394,11 +398,12 @@ impl FormKeyConfidenceCheck {
                 Value::from(pair.key.as_str()),
                 pair.page
             );
+            // Errors name the block by position: the key's text is item content.
             let mut held = Vec::new();
             if !self.key_value.is_empty() {
                 let c = pair
                     .confidence
-                    .ok_or_else(|| format!("the KEY block of {pair_name} has no Confidence"))?;
+                    .ok_or_else(|| format!("the KEY block {} has no Confidence", pair.location))?;
                 if self.key_value.holds(c) {
                     held.push(format!(
                         "key-value confidence {c} {}",
@@ -412,7 +417,12 @@ impl FormKeyConfidenceCheck {
                     .iter()
                     .chain(&pair.value_word_confidences)
                     .map(|c| {
-                        c.ok_or_else(|| format!("a WORD block of {pair_name} has no Confidence"))
+                        c.ok_or_else(|| {
+                            format!(
+                                "a WORD block of the key {} has no Confidence",
+                                pair.location
+                            )
+                        })
                     })
                     .collect::<Result<Vec<f64>, String>>()?;
                 if !words.is_empty() && words.iter().all(|c| self.word.holds(*c)) {
@@ -881,6 +891,7 @@ mod tests {
                 key: "Total:".into(),
                 value: "$104.00".into(),
                 page: 1,
+                location: "item.Blocks[0]".into(),
                 confidence: Some(41.3),
                 key_word_confidences: vec![Some(99.9)],
                 value_word_confidences: vec![Some(98.0)],
@@ -900,7 +911,7 @@ mod tests {
             ),
             (
                 json!({"Blocks": {"a": 1}}),
-                "item.Blocks is an object, not a list",
+                "item.Blocks is an object with 1 key, not a list",
             ),
             (json!("text"), "item is a string"),
         ];
@@ -923,7 +934,7 @@ mod tests {
             c.evaluate(&item),
             Err(EvaluationError {
                 path: "Conditions[0]".into(),
-                message: "item[1].Blocks[1].BlockType is 7, not a string".into()
+                message: "item[1].Blocks[1].BlockType is a number, not a string".into()
             })
         );
     }
@@ -940,7 +951,7 @@ mod tests {
         let err = example_1().evaluate(&item).unwrap_err();
         assert_eq!(
             err.message,
-            r#"a WORD block of key "Name" on page 1 has no Confidence"#
+            "a WORD block of the key item.Blocks[0] has no Confidence"
         );
         let missing_name = ActivationConditions::from_value(
             &json!({"Conditions": [{"ConditionType": "MissingImportantFormKey",
@@ -1013,7 +1024,7 @@ mod tests {
         );
         assert_eq!(
             err.message,
-            r#""Full Name" is a string: ImportantFormKeyAliases must be a list of strings"#
+            "ImportantFormKeyAliases is a string of 9 characters: it must be a list of strings"
         );
         let err = ActivationConditions::from_value(&json!({"Conditions": [{"ConditionType": "MissingImportantFormKey",
             "ConditionParameters": {"ImportantFormKey": "Name", "KeyValueBlockConfidenceLessThan": 50}}]}))
