@@ -18,6 +18,19 @@
 //! `ConfidenceLessThanOrEqual` for `ConfidenceLessThanEquals`): they are rejected, with the
 //! intended spelling suggested where there is one.
 //!
+//! # Limits
+//! Checked by a linear scan before anything is parsed, so no configuration can overflow a
+//! stack or hold up a cold start (see `bounded.rs` for the measurements behind them):
+//! - a condition document: at most [`MAX_DOCUMENT_LEN`] bytes (64 KiB; A2I itself takes
+//!   10,240 characters) and [`MAX_DOCUMENT_DEPTH`] (32) levels of arrays and objects;
+//! - a JSONPath (`JsonPathCheck.Path`, `PredictionsPath`, and the functions' `ITEMS_PATH`
+//!   through [`parse_json_path`]): at most [`MAX_JSON_PATH_LEN`] bytes (1,024),
+//!   [`MAX_JSON_PATH_NESTING`] (16) brackets and parentheses inside one another, and
+//!   [`MAX_JSON_PATH_FILTER_NESTING`] (4) filters inside one another;
+//! - an item: what serde_json's parser accepts (nesting up to 128); evaluation recurses no
+//!   deeper than the item, and [`ActivationConditions::evaluate_slice`] parses with that
+//!   limit. A [`Value`] built by other means should respect it too.
+//!
 //! # Condition types
 //! - `Sampling` (`RandomSamplingPercentage`, 0.01 to 100): deterministic per item; see
 //!   `sampling.rs` for the scheme.
@@ -60,6 +73,7 @@
 //! configuration; it may name an out-of-range number or a misspelt type name found there,
 //! and describes wrong-typed values by type and size like evaluation errors do.
 
+mod bounded;
 mod compare;
 mod eval;
 pub mod json;
@@ -75,6 +89,11 @@ mod testkit;
 pub mod textract;
 
 use serde_json::Value;
+
+pub use bounded::{
+    parse_json_path, JsonPathError, MAX_DOCUMENT_DEPTH, MAX_DOCUMENT_LEN,
+    MAX_JSON_PATH_FILTER_NESTING, MAX_JSON_PATH_LEN, MAX_JSON_PATH_NESTING,
+};
 
 /// A validated activation-condition document, ready to evaluate items.
 ///
@@ -134,6 +153,10 @@ pub struct Evaluation {
 impl ActivationConditions {
     /// Parses and validates a condition document given as JSON text.
     pub fn parse(json: &str) -> Result<Self, ConditionError> {
+        bounded::check_document_text(json).map_err(|message| ConditionError {
+            path: "$".into(),
+            message,
+        })?;
         let doc: Value = serde_json::from_str(json).map_err(|e| ConditionError {
             path: "$".into(),
             message: format!("not valid JSON: {e}"),
@@ -144,6 +167,10 @@ impl ActivationConditions {
     /// Parses and validates a condition document already read as JSON, e.g. embedded in a
     /// larger configuration.
     pub fn from_value(doc: &Value) -> Result<Self, ConditionError> {
+        bounded::check_document_value(doc).map_err(|message| ConditionError {
+            path: "$".into(),
+            message,
+        })?;
         Ok(Self {
             conditions: parse::parse_document(doc)?,
         })
@@ -214,6 +241,56 @@ mod tests {
             "{}",
             err.message
         );
+    }
+
+    #[test]
+    fn oversized_and_overdeep_documents_are_refused_before_parsing() {
+        let deep = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
+        let err = ActivationConditions::parse(&deep).unwrap_err();
+        assert_eq!(err.path, "$");
+        assert!(
+            err.message
+                .starts_with("arrays and objects nested more than 32 deep"),
+            "{err}"
+        );
+        let big = format!(
+            r#"{{"Conditions": [{{"ConditionType": "MissingImportantFormKey", "ConditionParameters": {{
+            "ImportantFormKey": "Name", "ImportantFormKeyAliases": [{}"x"]}}}}]}}"#,
+            r#""alias", "#.repeat(9000)
+        );
+        let err = ActivationConditions::parse(&big).unwrap_err();
+        assert_eq!(err.path, "$");
+        assert!(err.message.ends_with("at most 65536 are allowed"), "{err}");
+        let value: Value = serde_json::from_str(&big).unwrap();
+        // Compact, it is 72,000 bytes: still too large.
+        let err = ActivationConditions::from_value(&value)
+            .err()
+            .map(|e| e.path);
+        assert_eq!(err.as_deref(), Some("$"));
+    }
+
+    #[test]
+    fn json_paths_in_conditions_are_bounded() {
+        let nested_filters = format!("{}@{}", "$[?".repeat(26), "]".repeat(26));
+        let err = ActivationConditions::from_value(
+            &json!({"Conditions": [{"ConditionType": "JsonPathCheck",
+            "ConditionParameters": {"Path": nested_filters, "Exists": true}}]}),
+        )
+        .unwrap_err();
+        assert_eq!(err.path, "Conditions[0].ConditionParameters.Path");
+        assert_eq!(
+            err.message,
+            "filters nested 5 deep at byte 14; at most 4 may sit inside one another: Path must be a query such as $.predictions"
+        );
+        let parens = format!("$[?{}@.a{}]", "(".repeat(2000), ")".repeat(2000));
+        let err = ActivationConditions::from_value(&json!({"Conditions": [{"ConditionType": "PredictionConfidenceCheck",
+            "ConditionParameters": {"PredictionsPath": parens, "LabelName": "*", "ConfidenceLessThan": 1}}]}))
+        .unwrap_err();
+        assert_eq!(
+            err.path,
+            "Conditions[0].ConditionParameters.PredictionsPath"
+        );
+        assert!(err.message.starts_with("4007 bytes long"), "{err}");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use serde_json::{Map, Value};
 use serde_json_path::JsonPath;
 
+use super::bounded::parse_json_path;
 use super::json::describe;
 use super::suggest::closest;
 use super::ConditionError;
@@ -182,7 +183,8 @@ impl<'a> Params<'a> {
             .map(Some)
     }
 
-    /// An RFC 9535 JSONPath query, compiled now so a bad one is reported at cold start.
+    /// An RFC 9535 JSONPath query, checked against the limits and compiled now, so a bad one
+    /// is reported at cold start.
     pub(crate) fn json_path(
         &self,
         name: &str,
@@ -190,12 +192,10 @@ impl<'a> Params<'a> {
         let Some(text) = self.string(name)? else {
             return Ok(None);
         };
-        JsonPath::parse(text).map(|p| Some((p, text))).map_err(|e| {
+        parse_json_path(text).map(|p| Some((p, text))).map_err(|e| {
             self.error(
                 name,
-                format!(
-                    "not a valid RFC 9535 JSONPath ({e}): {name} must be a query such as $.predictions"
-                ),
+                format!("{e}: {name} must be a query such as $.predictions"),
             )
         })
     }
