@@ -6,13 +6,22 @@ use std::cell::OnceCell;
 
 use serde_json::{Map, Value};
 
+use super::error::EvaluationError;
 use super::parse::{Check, Junction, Leaf, Node};
 use super::sampling;
 use super::textract::{self, FormPair};
-use super::{Evaluation, EvaluationError};
 
-/// How many matches one reason lists before it only counts the rest.
-const MAX_HITS_LISTED: usize = 5;
+/// The decision for one item.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluation {
+    /// Whether the item needs a human review.
+    pub flagged: bool,
+    /// Human-readable reasons, one per leaf condition that held and made the decision.
+    pub reasons: Vec<String>,
+    /// The condition document as written, with `EvaluationResult` on every node, in the
+    /// shape of A2I's `humanTaskActivationConditionResults`.
+    pub results: Value,
+}
 
 /// Evaluates every top-level node on `item`; the item is flagged when any of them holds.
 pub(crate) fn evaluate(conditions: &[Node], item: &Value) -> Result<Evaluation, EvaluationError> {
@@ -128,21 +137,6 @@ fn evaluate_leaf(leaf: &Leaf, item: &Item) -> Result<Option<String>, String> {
         Check::Prediction(check) => check.check(item.value),
         Check::JsonPath(check) => Ok(check.check(item.value)),
     }
-}
-
-/// Joins the matches of one leaf into its reason, listing at most [`MAX_HITS_LISTED`] so a
-/// document with hundreds of matching keys still gives a readable sentence.
-pub(crate) fn list_hits(hits: Vec<String>) -> String {
-    let more = hits.len().saturating_sub(MAX_HITS_LISTED);
-    let mut text = hits
-        .into_iter()
-        .take(MAX_HITS_LISTED)
-        .collect::<Vec<_>>()
-        .join("; ");
-    if more > 0 {
-        text.push_str(&format!("; and {more} more"));
-    }
-    text
 }
 
 #[cfg(test)]
@@ -348,12 +342,5 @@ mod tests {
                 .unwrap()
                 .flagged
         );
-    }
-
-    #[test]
-    fn a_reason_lists_five_matches_then_counts_the_rest() {
-        let hits: Vec<String> = (1..=8).map(|i| format!("m{i}")).collect();
-        assert_eq!(list_hits(hits), "m1; m2; m3; m4; m5; and 3 more");
-        assert_eq!(list_hits(vec!["only".into()]), "only");
     }
 }

@@ -9,9 +9,9 @@ use serde_json::Value;
 use serde_json_path::JsonPath;
 
 use super::compare::Op;
+use super::error::ConditionError;
 use super::json::{describe, quote_config};
 use super::params::Params;
-use super::ConditionError;
 
 /// The condition type's name.
 pub(crate) const TYPE: &str = "JsonPathCheck";

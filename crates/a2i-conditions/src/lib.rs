@@ -75,12 +75,14 @@
 
 mod bounded;
 mod compare;
+mod error;
 mod eval;
 pub mod json;
 mod jsonpath;
 mod params;
 mod parse;
 mod prediction;
+mod reason;
 mod rekognition;
 mod sampling;
 mod suggest;
@@ -94,6 +96,8 @@ pub use bounded::{
     parse_json_path, JsonPathError, MAX_DOCUMENT_DEPTH, MAX_DOCUMENT_LEN,
     MAX_JSON_PATH_FILTER_NESTING, MAX_JSON_PATH_LEN, MAX_JSON_PATH_NESTING,
 };
+pub use error::{ConditionError, EvaluationError, SliceError};
+pub use eval::Evaluation;
 
 /// A validated activation-condition document, ready to evaluate items.
 ///
@@ -102,52 +106,6 @@ pub use bounded::{
 #[derive(Debug, Clone)]
 pub struct ActivationConditions {
     conditions: Vec<parse::Node>,
-}
-
-/// Why a condition document is invalid, naming the offending node.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{path}: {message}")]
-pub struct ConditionError {
-    /// Path of the offending node, such as `Conditions[0].Or[1].ConditionParameters.X`
-    /// (`$` for the document as a whole).
-    pub path: String,
-    /// The value found and the rule it breaks.
-    pub message: String,
-}
-
-/// Why an item could not be evaluated.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{path}: {message}")]
-pub struct EvaluationError {
-    /// Path of the condition that could not be evaluated, such as `Conditions[0].Or[1]`.
-    pub path: String,
-    /// What the item lacks, e.g. `item has no ModerationLabels (…)`.
-    pub message: String,
-}
-
-/// Why an item given as JSON text could not be evaluated.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum SliceError {
-    /// The bytes are not one JSON document. The message is serde_json's account of where
-    /// and why parsing stopped (`expected value at line 1 column 3`), which names positions
-    /// and never the text.
-    #[error("the item is not valid JSON: {0}")]
-    NotJson(String),
-    /// The item is JSON that a condition could not read.
-    #[error(transparent)]
-    Evaluation(#[from] EvaluationError),
-}
-
-/// The decision for one item.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Evaluation {
-    /// Whether the item needs a human review.
-    pub flagged: bool,
-    /// Human-readable reasons, one per leaf condition that held and made the decision.
-    pub reasons: Vec<String>,
-    /// The condition document as written, with `EvaluationResult` on every node, in the
-    /// shape of A2I's `humanTaskActivationConditionResults`.
-    pub results: Value,
 }
 
 impl ActivationConditions {

@@ -5,9 +5,9 @@ use serde_json::{Map, Value};
 use serde_json_path::JsonPath;
 
 use super::bounded::parse_json_path;
+use super::error::ConditionError;
 use super::json::describe;
 use super::suggest::closest;
-use super::ConditionError;
 
 /// The `ConditionParameters` object of one leaf, already checked against the parameter names
 /// its condition type knows, so a misspelt (hence silently ignored) parameter cannot exist.

@@ -12,6 +12,7 @@
 
 use serde_json::{Map, Value};
 
+use super::error::ConditionError;
 use super::json::{describe, quote_config};
 use super::jsonpath::{self, JsonPathCheck};
 use super::params::Params;
@@ -20,7 +21,6 @@ use super::rekognition::{self, ModerationLabelCheck};
 use super::sampling::{self, Sampling};
 use super::suggest::closest;
 use super::textract::{self, FormKeyConfidenceCheck, MissingFormKeyCheck};
-use super::ConditionError;
 
 /// How deep groups may sit: a group at depth 0 (a top-level member) or 1 (inside a group).
 const MAX_GROUP_DEPTH: usize = 1;

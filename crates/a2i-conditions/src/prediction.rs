@@ -9,10 +9,10 @@ use serde_json::Value;
 use serde_json_path::JsonPath;
 
 use super::compare::Comparisons;
-use super::eval::list_hits;
+use super::error::ConditionError;
 use super::json::describe;
 use super::params::{NamePattern, Params};
-use super::ConditionError;
+use super::reason::list_hits;
 
 /// The condition type's name.
 pub(crate) const TYPE: &str = "PredictionConfidenceCheck";

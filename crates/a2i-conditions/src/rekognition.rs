@@ -8,10 +8,10 @@
 use serde_json::Value;
 
 use super::compare::Comparisons;
-use super::eval::list_hits;
+use super::error::ConditionError;
 use super::json::{describe, field, opt_f64, opt_str};
 use super::params::{NamePattern, Params};
-use super::ConditionError;
+use super::reason::list_hits;
 
 /// The condition type's name.
 pub(crate) const TYPE: &str = "ModerationLabelConfidenceCheck";

@@ -11,8 +11,8 @@ use std::io::{self, Write};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use super::error::ConditionError;
 use super::params::Params;
-use super::ConditionError;
 
 /// The condition type's name.
 pub(crate) const TYPE: &str = "Sampling";

@@ -21,10 +21,10 @@ use std::collections::HashMap;
 use serde_json::{Map, Value};
 
 use super::compare::Comparisons;
-use super::eval::list_hits;
+use super::error::ConditionError;
 use super::json::{describe, field, opt_array, opt_f64, opt_str};
 use super::params::Params;
-use super::ConditionError;
+use super::reason::list_hits;
 
 /// Name of the confidence condition type.
 pub(crate) const CONFIDENCE_TYPE: &str = "ImportantFormKeyConfidenceCheck";
