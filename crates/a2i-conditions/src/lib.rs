@@ -79,6 +79,7 @@ mod error;
 mod eval;
 pub mod json;
 mod jsonpath;
+mod lean;
 mod params;
 mod parse;
 mod prediction;
@@ -140,11 +141,32 @@ impl ActivationConditions {
     }
 
     /// Evaluates every condition on one item given as JSON text, deciding exactly as
-    /// [`evaluate`](Self::evaluate) does on the parsed item.
+    /// [`evaluate`](Self::evaluate) does on the parsed item, with the same errors.
+    ///
+    /// When every condition is a Textract form-key check (`ImportantFormKeyConfidenceCheck`,
+    /// `MissingImportantFormKey`), the document is read lean: only the fields those checks
+    /// read are deserialized, borrowed from `json`, and no [`Value`] is built. A large
+    /// multi-page response then costs little more memory than its bytes and evaluates
+    /// several times faster. Any other document, or a response the lean reader refuses
+    /// (a malformed one, which then gets the exact error), is parsed into a [`Value`].
+    ///
+    /// The `Value` is what a started loop's input needs, so a caller that must render the
+    /// item for a flagged document parses it then, once.
     pub fn evaluate_slice(&self, json: &[u8]) -> Result<Evaluation, SliceError> {
+        if self.reads_only_form_pairs() {
+            if let Some(pairs) = lean::form_pairs(json) {
+                return Ok(eval::evaluate_form_pairs(&self.conditions, pairs)?);
+            }
+        }
         let item: Value =
             serde_json::from_slice(json).map_err(|e| SliceError::NotJson(e.to_string()))?;
         Ok(self.evaluate(&item)?)
+    }
+
+    /// Whether [`evaluate_slice`](Self::evaluate_slice) reads items lean: every condition
+    /// is a Textract form-key check.
+    pub fn reads_only_form_pairs(&self) -> bool {
+        eval::reads_only_form_pairs(&self.conditions)
     }
 }
 

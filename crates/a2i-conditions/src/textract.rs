@@ -75,10 +75,32 @@ pub struct FormPair {
 /// The error names what is missing or malformed, e.g. `item has no Blocks (…)` or
 /// `item[1].Blocks[7].Confidence is "x", not a number`.
 pub fn form_pairs(item: &Value) -> Result<Vec<FormPair>, String> {
-    let blocks = collect_blocks(item)?;
-    let by_id: HashMap<&str, &Block> = blocks
+    form_pairs_of(&collect_blocks(item)?)
+}
+
+/// What reading form pairs needs of a block, whether it was read into a [`Value`] or
+/// deserialized lean (see `lean.rs`): the two must read the same pairs from the same JSON.
+pub(crate) trait BlockView {
+    /// Where the block is, for error messages.
+    fn at(&self) -> Location;
+    fn id(&self) -> Option<&str>;
+    fn block_type(&self) -> Option<&str>;
+    /// A `KEY_VALUE_SET` whose `EntityTypes` lists `KEY`.
+    fn is_key(&self) -> bool;
+    fn text(&self) -> Result<Option<&str>, String>;
+    fn selection_status(&self) -> Result<Option<&str>, String>;
+    fn confidence(&self) -> Result<Option<f64>, String>;
+    /// The block's page, 1 when it does not say.
+    fn page(&self) -> Result<u64, String>;
+    /// The ids of this block's relationships of type `kind` (`CHILD`, `VALUE`).
+    fn related(&self, kind: &str) -> Result<Vec<&str>, String>;
+}
+
+/// Reads the pairs of a document's blocks, in block order.
+pub(crate) fn form_pairs_of<B: BlockView>(blocks: &[B]) -> Result<Vec<FormPair>, String> {
+    let by_id: HashMap<&str, &B> = blocks
         .iter()
-        .filter_map(|b| b.id.map(|id| (id, b)))
+        .filter_map(|b| b.id().map(|id| (id, b)))
         .collect();
     let mut pairs = Vec::new();
     for block in blocks.iter().filter(|b| b.is_key()) {
@@ -97,7 +119,7 @@ pub fn form_pairs(item: &Value) -> Result<Vec<FormPair>, String> {
             .filter_map(|id| by_id.get(id))
         {
             read_children(
-                value,
+                *value,
                 &by_id,
                 true,
                 &mut value_text,
@@ -108,7 +130,7 @@ pub fn form_pairs(item: &Value) -> Result<Vec<FormPair>, String> {
             key: normalize(&key_text.join(" ")),
             value: normalize(&value_text.join(" ")),
             page: block.page()?,
-            location: block.at.to_string(),
+            location: block.at().to_string(),
             confidence: block.confidence()?,
             key_word_confidences,
             value_word_confidences,
@@ -119,11 +141,11 @@ pub fn form_pairs(item: &Value) -> Result<Vec<FormPair>, String> {
 
 /// Appends the text and the word confidences of `block`'s `CHILD` blocks: its `WORD`s and,
 /// when `with_selections`, its selection elements (as their status, without a confidence).
-fn read_children<'a>(
-    block: &Block<'a>,
-    by_id: &HashMap<&str, &Block<'a>>,
+fn read_children<'b, B: BlockView>(
+    block: &'b B,
+    by_id: &HashMap<&str, &'b B>,
     with_selections: bool,
-    text: &mut Vec<&'a str>,
+    text: &mut Vec<&'b str>,
     word_confidences: &mut Vec<Option<f64>>,
 ) -> Result<(), String> {
     for child in block
@@ -131,7 +153,7 @@ fn read_children<'a>(
         .into_iter()
         .filter_map(|id| by_id.get(id))
     {
-        match child.block_type {
+        match child.block_type() {
             Some("WORD") => {
                 text.push(child.text()?.unwrap_or_default());
                 word_confidences.push(child.confidence()?);
@@ -158,10 +180,12 @@ struct Block<'a> {
     block_type: Option<&'a str>,
 }
 
-#[derive(Clone, Copy)]
-struct Location {
-    response: Option<usize>,
-    index: usize,
+/// Where a block sits in the item: `item.Blocks[i]`, or `item[r].Blocks[i]` in a list of
+/// paginated responses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Location {
+    pub(crate) response: Option<usize>,
+    pub(crate) index: usize,
 }
 
 impl std::fmt::Display for Location {
@@ -184,6 +208,20 @@ impl<'a> Block<'a> {
             block_type,
         })
     }
+}
+
+impl BlockView for Block<'_> {
+    fn at(&self) -> Location {
+        self.at
+    }
+
+    fn id(&self) -> Option<&str> {
+        self.id
+    }
+
+    fn block_type(&self) -> Option<&str> {
+        self.block_type
+    }
 
     fn is_key(&self) -> bool {
         self.block_type == Some("KEY_VALUE_SET")
@@ -192,11 +230,11 @@ impl<'a> Block<'a> {
                 .is_some_and(|types| types.iter().any(|t| t == "KEY"))
     }
 
-    fn text(&self) -> Result<Option<&'a str>, String> {
+    fn text(&self) -> Result<Option<&str>, String> {
         opt_str(self.obj, "Text", "text").map_err(|e| format!("{}.{e}", self.at))
     }
 
-    fn selection_status(&self) -> Result<Option<&'a str>, String> {
+    fn selection_status(&self) -> Result<Option<&str>, String> {
         opt_str(self.obj, "SelectionStatus", "selectionStatus")
             .map_err(|e| format!("{}.{e}", self.at))
     }
@@ -214,8 +252,7 @@ impl<'a> Block<'a> {
         }
     }
 
-    /// The ids of this block's relationships of type `kind` (`CHILD`, `VALUE`).
-    fn related(&self, kind_wanted: &str) -> Result<Vec<&'a str>, String> {
+    fn related(&self, kind_wanted: &str) -> Result<Vec<&str>, String> {
         let at = self.at;
         let relationships = opt_array(self.obj, "Relationships", "relationships")
             .map_err(|e| format!("{at}.{e}"))?

@@ -1,12 +1,15 @@
-//! Item content never reaches an error message: every string of the generated items (texts,
-//! ids, labels, keys of objects, wrong-typed values) carries a marker, every number that is
-//! not a plausible confidence carries a marker number, and no `EvaluationError` of any
-//! condition type may show either, on the `Value` path or the raw-bytes path.
+//! Properties over arbitrary items, built to reach the readers' error paths: mostly
+//! well-formed Textract, Rekognition and prediction outputs with fields swapped for wrong
+//! types at random, both field spellings, and junk.
 //!
-//! The items are built to reach the readers' error paths: mostly well-formed Textract,
-//! Rekognition and prediction outputs with fields swapped for wrong types at random.
+//! 1. Item content never reaches an error message: every string of the generated items
+//!    (texts, ids, labels, keys of objects, wrong-typed values) carries a marker, every number
+//!    that is not a plausible confidence carries a marker number, and no error of any
+//!    condition type may show either, on the `Value` path or the raw-bytes path.
+//! 2. The raw-bytes path (lean for Textract documents) decides exactly as the `Value` path:
+//!    same flag, reasons, results and errors.
 
-use a2i_conditions::ActivationConditions;
+use a2i_conditions::{ActivationConditions, SliceError};
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 
@@ -68,50 +71,71 @@ fn marked_value() -> impl Strategy<Value = Value> {
 
 /// A field value: usually of the right kind, sometimes anything at all.
 fn or_garbage(good: impl Strategy<Value = Value> + 'static) -> BoxedStrategy<Value> {
-    prop_oneof![9 => good, 1 => marked_value()].boxed()
+    or_junk(9, good)
+}
+
+/// A field value: `odds` to 1 of the right kind.
+fn or_junk(odds: u32, good: impl Strategy<Value = Value> + 'static) -> BoxedStrategy<Value> {
+    prop_oneof![odds => good, 1 => marked_value()].boxed()
 }
 
 fn confidence() -> BoxedStrategy<Value> {
-    or_garbage(prop_oneof![
-        (0.0..100.0f64).prop_map(|c| json!(c)),
-        Just(Value::Null)
-    ])
+    confidence_with(9)
+}
+
+fn confidence_with(odds: u32) -> BoxedStrategy<Value> {
+    or_junk(
+        odds,
+        prop_oneof![8 => (0.0..100.0f64).prop_map(|c| json!(c)), 1 => Just(Value::Null)],
+    )
 }
 
 fn id(n: usize) -> String {
     format!("{MARKER}-{n}")
 }
 
-fn block() -> impl Strategy<Value = Value> {
+fn block(odds: u32) -> impl Strategy<Value = Value> {
+    let or_garbage = move |good: BoxedStrategy<Value>| or_junk(odds, good);
     let ids = || {
         prop::collection::vec(0..6usize, 0..4)
             .prop_map(|v| json!(v.into_iter().map(id).collect::<Vec<_>>()))
     };
     let relationship = (
-        or_garbage(prop_oneof![
-            Just(json!("CHILD")),
-            Just(json!("VALUE")),
-            marked().prop_map(Value::String)
-        ]),
-        or_garbage(ids()),
+        or_garbage(
+            prop_oneof![
+                Just(json!("CHILD")),
+                Just(json!("VALUE")),
+                marked().prop_map(Value::String)
+            ]
+            .boxed(),
+        ),
+        or_garbage(ids().boxed()),
     )
         .prop_map(|(t, ids)| json!({"Type": t, "Ids": ids}));
     (
         0..6usize,
-        or_garbage(prop_oneof![
-            Just(json!("KEY_VALUE_SET")),
-            Just(json!("WORD")),
-            Just(json!("SELECTION_ELEMENT")),
-            Just(json!("LINE"))
-        ]),
-        or_garbage(prop_oneof![Just(json!(["KEY"])), Just(json!(["VALUE"]))]),
-        confidence(),
-        or_garbage(marked().prop_map(Value::String)),
-        or_garbage(prop_oneof![Just(json!(1)), Just(json!(2))]),
-        or_garbage(prop::collection::vec(relationship, 0..3).prop_map(Value::Array)),
-        any::<bool>(),
+        or_garbage(
+            prop_oneof![
+                Just(json!("KEY_VALUE_SET")),
+                Just(json!("WORD")),
+                Just(json!("SELECTION_ELEMENT")),
+                Just(json!("LINE"))
+            ]
+            .boxed(),
+        ),
+        or_garbage(prop_oneof![Just(json!(["KEY"])), Just(json!(["VALUE"]))].boxed()),
+        confidence_with(odds),
+        or_garbage(marked().prop_map(Value::String).boxed()),
+        or_garbage(prop_oneof![Just(json!(1)), Just(json!(2))].boxed()),
+        or_garbage(
+            prop::collection::vec(relationship, 0..3)
+                .prop_map(Value::Array)
+                .boxed(),
+        ),
+        0..3u8,
     )
-        .prop_map(|(n, block_type, entity, conf, text, page, rel, camel)| {
+        .prop_map(|(n, block_type, entity, conf, text, page, rel, spelling)| {
+            let camel = spelling == 1;
             let names: [&str; 8] = if camel {
                 [
                     "id",
@@ -148,13 +172,27 @@ fn block() -> impl Strategy<Value = Value> {
                 "Geometry".into(),
                 json!({"BoundingBox": {"Width": MARKER_NUMBER}, MARKER: MARKER}),
             );
+            if spelling == 2 {
+                // Both spellings: the API's must win, even when it is null.
+                b.insert("blockType".into(), json!("WORD"));
+                b.insert("entityTypes".into(), json!(["KEY"]));
+                b.insert("confidence".into(), Value::Null);
+                b.insert("text".into(), json!(format!("other {MARKER}")));
+                b.insert("relationships".into(), json!([]));
+            }
             Value::Object(b)
         })
 }
 
 fn textract_item() -> impl Strategy<Value = Value> {
-    let response = or_garbage(
-        prop::collection::vec(block(), 0..8)
+    textract_item_with(9)
+}
+
+/// Textract responses whose fields are of the right kind `odds` to 1.
+fn textract_item_with(odds: u32) -> impl Strategy<Value = Value> {
+    let response = or_junk(
+        odds,
+        prop::collection::vec(block(odds), 0..8)
             .prop_map(|blocks| json!({"Blocks": blocks, "NextToken": MARKER})),
     );
     prop_oneof![
@@ -224,6 +262,37 @@ proptest! {
                 assert_clean("an error of the bytes path", &e.to_string());
             }
         }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn the_bytes_path_decides_as_the_value_path(
+        item in prop_oneof![textract_item_with(200), textract_item_with(30), textract_item()]
+    ) {
+        let bytes = serde_json::to_vec(&item).expect("a Value always serializes");
+        // The item as the bytes read back: printing and re-reading a float may move it by
+        // one unit in the last place (serde_json without `float_roundtrip`), on both paths.
+        let item: Value = serde_json::from_slice(&bytes).expect("printed JSON reads back");
+        for conditions in &documents()[..3] {
+            assert!(conditions.reads_only_form_pairs());
+            let by_value = conditions.evaluate(&item).map_err(SliceError::Evaluation);
+            prop_assert_eq!(conditions.evaluate_slice(&bytes), by_value);
+        }
+    }
+}
+
+#[test]
+fn bytes_that_are_not_json_are_named_by_position() {
+    for conditions in documents() {
+        let err = conditions
+            .evaluate_slice(format!("{{\"Blocks\": [{MARKER}").as_bytes())
+            .unwrap_err();
+        assert!(matches!(err, SliceError::NotJson(_)), "{err}");
+        assert_clean("a NotJson error", &err.to_string());
+        assert!(err.to_string().contains("line 1 column"), "{err}");
     }
 }
 
