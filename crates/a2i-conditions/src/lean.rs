@@ -27,21 +27,34 @@ use super::textract::{form_pairs_of, BlockView, FormPair, Location};
 /// `None` when the lean reading refuses it and the `Value` reader must decide.
 pub(crate) fn form_pairs(json: &[u8]) -> Option<Vec<FormPair>> {
     let item: LeanItem = serde_json::from_slice(json).ok()?;
-    let (paginated, responses) = match item {
-        LeanItem::One(blocks) => (false, vec![blocks]),
-        LeanItem::Many(pages) if pages.is_empty() => return None,
-        LeanItem::Many(pages) => (true, pages),
-    };
-    let mut blocks = Vec::with_capacity(responses.iter().map(Vec::len).sum());
-    for (r, response) in responses.into_iter().enumerate() {
-        for (index, mut block) in response.into_iter().enumerate() {
-            block.at = Location {
-                response: paginated.then_some(r),
-                index,
-            };
-            blocks.push(block);
+    let blocks = match item {
+        // One response: its blocks are used where they are, not copied (the peak memory of a
+        // large document is its bytes plus this one list).
+        LeanItem::One(mut blocks) => {
+            for (index, block) in blocks.iter_mut().enumerate() {
+                block.at = Location {
+                    response: None,
+                    index,
+                };
+            }
+            blocks
         }
-    }
+        LeanItem::Many(pages) if pages.is_empty() => return None,
+        LeanItem::Many(pages) => {
+            let mut blocks = Vec::with_capacity(pages.iter().map(Vec::len).sum());
+            // Each page's list is freed as soon as it is moved.
+            for (r, page) in pages.into_iter().enumerate() {
+                blocks.extend(page.into_iter().enumerate().map(|(index, mut block)| {
+                    block.at = Location {
+                        response: Some(r),
+                        index,
+                    };
+                    block
+                }));
+            }
+            blocks
+        }
+    };
     form_pairs_of(&blocks).ok()
 }
 
@@ -131,22 +144,56 @@ impl<T> Spelled<T> {
     }
 }
 
-/// One block, as the form-key conditions see it.
+/// One block, as the form-key conditions see it. Kept small: a 250-page response has some
+/// 50,000 blocks.
 struct LeanBlock<'a> {
     at: Location,
     id: Option<Cow<'a, str>>,
-    block_type: Option<Cow<'a, str>>,
+    kind: Kind,
     lists_key: bool,
+    /// A `WORD`'s `Text` or a `SELECTION_ELEMENT`'s `SelectionStatus`: the one text that
+    /// reading pairs takes from a block of that type (other blocks keep none).
     text: Option<Cow<'a, str>>,
-    selection_status: Option<Cow<'a, str>>,
     confidence: Option<f64>,
     page: Option<u64>,
     relationships: Vec<LeanRelationship<'a>>,
 }
 
+/// A block's `BlockType`, reduced to what reading pairs tells apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    KeyValueSet,
+    Word,
+    SelectionElement,
+    /// Any other type (`LINE`, `PAGE`, `CELL`, …): never a key, a word or a selection.
+    Other,
+    /// No `BlockType`.
+    Absent,
+}
+
+impl Kind {
+    fn of(block_type: Option<&str>) -> Self {
+        match block_type {
+            None => Kind::Absent,
+            Some("KEY_VALUE_SET") => Kind::KeyValueSet,
+            Some("WORD") => Kind::Word,
+            Some("SELECTION_ELEMENT") => Kind::SelectionElement,
+            Some(_) => Kind::Other,
+        }
+    }
+}
+
 struct LeanRelationship<'a> {
-    kind: Option<Cow<'a, str>>,
+    /// `CHILD`, `VALUE`, or another type (`None` for one absent or `null`).
+    kind: Option<RelationshipKind>,
     ids: Vec<Cow<'a, str>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RelationshipKind {
+    Child,
+    Value,
+    Other,
 }
 
 impl BlockView for LeanBlock<'_> {
@@ -158,20 +205,36 @@ impl BlockView for LeanBlock<'_> {
         self.id.as_deref()
     }
 
+    /// The type as reading pairs compares it: the three types it knows by name, and a name
+    /// that equals none of them for any other.
     fn block_type(&self) -> Option<&str> {
-        self.block_type.as_deref()
+        match self.kind {
+            Kind::KeyValueSet => Some("KEY_VALUE_SET"),
+            Kind::Word => Some("WORD"),
+            Kind::SelectionElement => Some("SELECTION_ELEMENT"),
+            Kind::Other => Some(""),
+            Kind::Absent => None,
+        }
     }
 
     fn is_key(&self) -> bool {
-        self.block_type.as_deref() == Some("KEY_VALUE_SET") && self.lists_key
+        self.kind == Kind::KeyValueSet && self.lists_key
     }
 
     fn text(&self) -> Result<Option<&str>, String> {
-        Ok(self.text.as_deref())
+        Ok(if self.kind == Kind::Word {
+            self.text.as_deref()
+        } else {
+            None
+        })
     }
 
     fn selection_status(&self) -> Result<Option<&str>, String> {
-        Ok(self.selection_status.as_deref())
+        Ok(if self.kind == Kind::SelectionElement {
+            self.text.as_deref()
+        } else {
+            None
+        })
     }
 
     fn confidence(&self) -> Result<Option<f64>, String> {
@@ -183,10 +246,15 @@ impl BlockView for LeanBlock<'_> {
     }
 
     fn related(&self, kind: &str) -> Result<Vec<&str>, String> {
+        let wanted = match kind {
+            "CHILD" => RelationshipKind::Child,
+            "VALUE" => RelationshipKind::Value,
+            _ => RelationshipKind::Other,
+        };
         Ok(self
             .relationships
             .iter()
-            .filter(|r| r.kind.as_deref() == Some(kind))
+            .filter(|r| r.kind == Some(wanted) && wanted != RelationshipKind::Other)
             .flat_map(|r| r.ids.iter().map(|id| id.as_ref()))
             .collect())
     }
@@ -264,16 +332,21 @@ impl<'de> Deserialize<'de> for LeanBlock<'de> {
                         }
                     }
                 }
+                let kind = Kind::of(block_type.get().as_ref().map(|t| t.0.as_ref()));
+                let text = match kind {
+                    Kind::Word => text.get(),
+                    Kind::SelectionElement => selection.get(),
+                    _ => None,
+                };
                 Ok(LeanBlock {
                     at: Location {
                         response: None,
                         index: 0,
                     },
                     id: id.get().map(|t| t.0),
-                    block_type: block_type.get().map(|t| t.0),
+                    kind,
                     lists_key: entity_types.get().is_some_and(|k| k.0),
-                    text: text.get().map(|t| t.0),
-                    selection_status: selection.get().map(|t| t.0),
+                    text: text.map(|t| t.0),
                     confidence: confidence.get(),
                     page: page.get(),
                     relationships: relationships.get().unwrap_or_default(),
@@ -320,7 +393,11 @@ impl<'de> Deserialize<'de> for LeanRelationship<'de> {
                     }
                 }
                 Ok(LeanRelationship {
-                    kind: kind.get().map(|t| t.0),
+                    kind: kind.get().map(|t| match t.0.as_ref() {
+                        "CHILD" => RelationshipKind::Child,
+                        "VALUE" => RelationshipKind::Value,
+                        _ => RelationshipKind::Other,
+                    }),
                     ids: ids
                         .get()
                         .unwrap_or_default()
@@ -540,7 +617,7 @@ mod tests {
 
     #[test]
     fn strings_without_escapes_are_borrowed() {
-        let json = br#"{"Blocks": [{"Id": "plain", "Text": "esc\"aped"}]}"#;
+        let json = br#"{"Blocks": [{"Id": "plain", "BlockType": "WORD", "Text": "esc\"aped"}]}"#;
         let item: LeanItem = serde_json::from_slice(json).unwrap();
         let LeanItem::One(blocks) = item else {
             panic!("one response")
