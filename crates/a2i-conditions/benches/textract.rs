@@ -161,7 +161,7 @@ fn write_document(path: &Path, pages: usize) -> u64 {
         for _ in 0..20 {
             let (key_id, value_id) = (rng.id(), rng.id());
             let kv_conf = rng.float(30.0, 100.0);
-            let low = rng.next() % 4 == 0;
+            let low = rng.next().is_multiple_of(4);
             let word_conf = |rng: &mut Rng| {
                 if low {
                     rng.float(40.0, 70.0)

@@ -73,6 +73,8 @@
 //! configuration; it may name an out-of-range number or a misspelt type name found there,
 //! and describes wrong-typed values by type and size like evaluation errors do.
 
+#![warn(missing_docs)]
+
 mod bounded;
 mod compare;
 mod error;
