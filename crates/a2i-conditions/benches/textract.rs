@@ -10,6 +10,8 @@
 //! code runs once on a 3-page response, checking that all variants count the same hits, so
 //! the benchmark cannot rot. The targets (lean peak RSS at most 2x the file, lean at least
 //! 5x faster than Python) are reported, never asserted: shared machines are noisy.
+//! Last, it times `evaluate_slice` on a DetectModerationLabels response and a prediction
+//! line, the measurement behind keeping those on the `Value` path.
 
 use std::fmt::Write as _;
 use std::io::Write;
@@ -453,4 +455,64 @@ fn main() {
         "{} pairs flagged by every variant",
         hits.first().copied().unwrap_or(0)
     );
+    small_documents(measuring);
+}
+
+/// Why Rekognition and prediction items keep the `Value` path: their documents are small
+/// (a DetectModerationLabels response lists tens of labels; a prediction line is a few
+/// hundred bytes), so the whole of `evaluate_slice` costs microseconds, of which a lean
+/// reader could save only part.
+fn small_documents(measuring: bool) {
+    let n = if measuring { 20_000 } else { 10 };
+    let labels: Vec<String> = (0..100)
+        .map(|i| {
+            format!(
+                r#"{{"Confidence": {}, "Name": "Label {i}", "ParentName": "Parent {}", "TaxonomyLevel": 2}}"#,
+                50.0 + (i as f64) * 0.37,
+                i / 10
+            )
+        })
+        .collect();
+    let moderation = format!(
+        r#"{{"ModerationLabels": [{}], "ModerationModelVersion": "7.0", "ContentTypes": []}}"#,
+        labels.join(", ")
+    );
+    let prediction = r#"{"documentId": "ticket-1", "model": "router-v3", "predictions": [{"label": "billing", "confidence": 0.41}, {"label": "other", "confidence": 0.59}]}"#;
+    let cases = [
+        (
+            "DetectModerationLabels, 100 labels",
+            moderation.as_str(),
+            r#"{"Conditions": [{"ConditionType": "ModerationLabelConfidenceCheck", "ConditionParameters": {"ModerationLabelName": "*", "ConfidenceGreaterThan": 80}}]}"#,
+        ),
+        (
+            "prediction line",
+            prediction,
+            r#"{"Conditions": [{"ConditionType": "PredictionConfidenceCheck", "ConditionParameters": {"LabelName": "*", "TopPredictionOnly": true, "ConfidenceLessThan": 0.6}}]}"#,
+        ),
+    ];
+    for (what, document, conditions) in cases {
+        let conditions = ActivationConditions::parse(conditions).expect("valid");
+        let started = Instant::now();
+        for _ in 0..n {
+            std::hint::black_box(
+                conditions
+                    .evaluate_slice(document.as_bytes())
+                    .expect("evaluable"),
+            );
+        }
+        let per = started.elapsed().as_secs_f64() / n as f64;
+        let parse_started = Instant::now();
+        for _ in 0..n {
+            std::hint::black_box(
+                serde_json::from_slice::<serde_json::Value>(document.as_bytes()).expect("valid"),
+            );
+        }
+        let parse = parse_started.elapsed().as_secs_f64() / n as f64;
+        println!(
+            "{what:<36} {:>6} bytes: evaluate_slice {:>7.1} µs, of which the Value parse {:>7.1} µs",
+            document.len(),
+            per * 1e6,
+            parse * 1e6
+        );
+    }
 }
