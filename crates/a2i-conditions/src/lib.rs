@@ -3,8 +3,18 @@
 //!
 //! A2I evaluates no conditions for custom task types, so this crate decides which items
 //! need a human. It is a crate of its own so that both the functions (`a2i-review`) and the
-//! emulator (`a2i-local`) evaluate with one implementation, without depending on each other. Users bring condition documents written for A2I's built-in task types
-//! unchanged; two condition types of ours cover custom models.
+//! emulator (`a2i-local`) evaluate with one implementation, without depending on each
+//! other. Users bring condition documents written for A2I's built-in task types unchanged;
+//! two condition types of ours cover custom models.
+//!
+//! # Entry points
+//! - [`ActivationConditions::parse`] / [`ActivationConditions::from_value`]: a document,
+//!   checked against the [limits](#limits), then validated.
+//! - [`ActivationConditions::evaluate`]: one item already parsed (JSON Lines items).
+//! - [`ActivationConditions::evaluate_slice`]: one item as JSON bytes; a document whose every
+//!   condition is a Textract form-key check is read lean, without building a `Value`.
+//! - [`parse_json_path`]: the bounded JSONPath parser, for any JSONPath from configuration.
+//! - [`json::describe`]: a JSON value described by type and size, never content.
 //!
 //! # The document
 //! `{"Conditions": [node, …]}`; the top-level nodes are OR'ed. A node is `{"And": [...]}` or
