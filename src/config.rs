@@ -243,7 +243,7 @@ impl StartConfig {
 
         let items_path = match read(&lookup, "ITEMS_PATH") {
             None => None,
-            Some(raw) => Some(serde_json_path::JsonPath::parse(raw.trim()).map_err(|e| {
+            Some(raw) => Some(crate::conditions::parse_json_path(raw.trim()).map_err(|e| {
                 invalid(
                     "ITEMS_PATH",
                     &raw,

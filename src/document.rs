@@ -290,7 +290,7 @@ mod tests {
         format: DocumentFormat,
         path: Option<&str>,
     ) -> Vec<Result<Item, ItemFault>> {
-        let path = path.map(|p| JsonPath::parse(p).unwrap());
+        let path = path.map(|p| crate::conditions::parse_json_path(p).unwrap());
         let reader = std::io::Cursor::new(body.as_bytes().to_vec());
         items(reader, key, format, path.as_ref())
             .await

@@ -20,7 +20,7 @@
 #![warn(missing_docs)]
 
 pub mod aws;
-pub mod conditions;
+pub use a2i_conditions as conditions;
 pub mod config;
 pub mod document;
 pub mod error;

@@ -9,6 +9,8 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Number, Value};
 
+use crate::conditions::json::json_type;
+
 /// One field that is missing or has the wrong type.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{path}: {problem}")]
@@ -29,7 +31,12 @@ impl FieldError {
     }
 
     fn expected(path: String, expected: &str, found: &Value) -> Self {
-        Self::new(path, format!("expected {expected}, found {}", kind(found)))
+        // The type alone: the value may be a reviewer's answer. The one wording shared with
+        // the conditions (`describe` there adds sizes; these messages keep to the type).
+        Self::new(
+            path,
+            format!("expected {expected}, found {}", json_type(found)),
+        )
     }
 
     fn missing(path: String, expected: &str) -> Self {
@@ -37,18 +44,6 @@ impl FieldError {
             path,
             format!("expected {expected}, but the field is missing"),
         )
-    }
-}
-
-/// The JSON kind of a value, for error messages that must not echo the value.
-pub(crate) fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 

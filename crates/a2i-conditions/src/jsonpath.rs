@@ -9,9 +9,9 @@ use serde_json::Value;
 use serde_json_path::JsonPath;
 
 use super::compare::Op;
-use super::json::{describe, kind};
+use super::error::ConditionError;
+use super::json::{describe, quote_config};
 use super::params::Params;
-use super::ConditionError;
 
 /// The condition type's name.
 pub(crate) const TYPE: &str = "JsonPathCheck";
@@ -79,10 +79,10 @@ impl Test {
         };
         match self {
             Test::Exists(_) => String::new(),
-            Test::Equals(v) => format!("{equal} {}", describe(v)),
-            Test::NotEquals(v) => format!("{is} not {}", describe(v)),
+            Test::Equals(v) => format!("{equal} {}", quote_config(v)),
+            Test::NotEquals(v) => format!("{is} not {}", quote_config(v)),
             Test::Compare(op, bound) => format!("{is} {} {bound}", op.symbol()),
-            Test::In(values) => format!("{is} in {}", describe(&Value::Array(values.clone()))),
+            Test::In(values) => format!("{is} in {}", quote_config(&Value::Array(values.clone()))),
         }
     }
 }
@@ -120,7 +120,7 @@ impl JsonPathCheck {
                     "Match",
                     format!(
                         r#"{} is not a match mode: Match must be "Any" or "All""#,
-                        describe(&Value::from(other))
+                        quote_config(&Value::from(other))
                     ),
                 ))
             }
@@ -212,15 +212,10 @@ fn read_tests(params: &Params) -> Result<Vec<(&'static str, Test)>, ConditionErr
             tests.push(("In", Test::In(values.clone())))
         }
         Some(other) => {
-            let what = if other.is_array() {
-                "empty"
-            } else {
-                kind(other)
-            };
             return Err(params.error(
                 "In",
                 format!(
-                    "{} is {what}: In must be a non-empty list of values",
+                    "In is {}: it must be a non-empty list of values",
                     describe(other)
                 ),
             ));
@@ -250,7 +245,7 @@ fn json_equal(a: &Value, b: &Value) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conditions::ActivationConditions;
+    use crate::ActivationConditions;
     use serde_json::json;
 
     fn check(params: Value) -> ActivationConditions {
@@ -376,7 +371,7 @@ mod tests {
         assert_eq!(err.path, "Conditions[0].ConditionParameters.Path");
         assert!(
             err.message
-                .starts_with(r#""$.a[?" is not a valid RFC 9535 JSONPath"#),
+                .starts_with("not a valid RFC 9535 JSONPath (at position 5"),
             "{}",
             err.message
         );
@@ -395,21 +390,24 @@ mod tests {
         let err = reject(json!({"Path": "$.a", "Exists": true, "Match": "All"}));
         assert_eq!(err.path, "Conditions[0].ConditionParameters.Match");
         let err = reject(json!({"Path": "$.a", "LessThan": "5"}));
-        assert_eq!(err.message, r#""5" is a string: LessThan must be a number"#);
+        assert_eq!(
+            err.message,
+            "LessThan is a string of 1 character: it must be a number"
+        );
         let err = reject(json!({"Path": "$.a", "In": []}));
         assert_eq!(
             err.message,
-            "[] is empty: In must be a non-empty list of values"
+            "In is an empty array: it must be a non-empty list of values"
         );
         let err = reject(json!({"Path": "$.a", "In": "x"}));
         assert_eq!(
             err.message,
-            r#""x" is a string: In must be a non-empty list of values"#
+            "In is a string of 1 character: it must be a non-empty list of values"
         );
         let err = reject(json!({"Path": "$.a", "Exists": "yes"}));
         assert_eq!(
             err.message,
-            r#""yes" is a string: Exists must be true or false"#
+            "Exists is a string of 3 characters: it must be true or false"
         );
     }
 }

@@ -8,10 +8,10 @@
 use serde_json::Value;
 
 use super::compare::Comparisons;
-use super::eval::list_hits;
-use super::json::{describe, field, kind, opt_f64, opt_str};
+use super::error::ConditionError;
+use super::json::{describe, field, opt_f64, opt_str};
 use super::params::{NamePattern, Params};
-use super::ConditionError;
+use super::reason::list_hits;
 
 /// The condition type's name.
 pub(crate) const TYPE: &str = "ModerationLabelConfidenceCheck";
@@ -61,7 +61,7 @@ impl ModerationLabelCheck {
             Some(other) => {
                 return Err(format!(
                     "item ModerationLabels is {}, not a list ({EXPECTED})",
-                    kind(other)
+                    describe(other)
                 ))
             }
             None => return Err(format!("item has no ModerationLabels ({EXPECTED})")),
@@ -92,7 +92,7 @@ impl ModerationLabelCheck {
 
 #[cfg(test)]
 mod tests {
-    use crate::conditions::{ActivationConditions, EvaluationError};
+    use crate::{ActivationConditions, EvaluationError};
     use serde_json::{json, Value};
 
     fn labels(list: &[(&str, f64)]) -> Value {
@@ -287,13 +287,13 @@ mod tests {
             (json!({"Labels": []}), "item has no ModerationLabels (expected DetectModerationLabels output)"),
             (
                 json!({"ModerationLabels": {"Name": "x"}}),
-                "item ModerationLabels is an object, not a list (expected DetectModerationLabels output)",
+                "item ModerationLabels is an object with 1 key, not a list (expected DetectModerationLabels output)",
             ),
             (json!([1, 2]), "item has no ModerationLabels (expected DetectModerationLabels output)"),
             (json!({"ModerationLabels": [{"Name": "x"}]}), "item ModerationLabels[0] has no Confidence"),
             (
                 json!({"ModerationLabels": [{"Name": "x", "Confidence": 10}, {"Name": "y", "Confidence": "low"}]}),
-                r#"item ModerationLabels[1].Confidence is "low", not a number"#,
+                "item ModerationLabels[1].Confidence is a string of 3 characters, not a number",
             ),
             (json!({"ModerationLabels": [{"Confidence": 10}]}), "item ModerationLabels[0] has no Name"),
         ];
@@ -347,7 +347,7 @@ mod tests {
 
     #[test]
     fn parameter_list_names_every_comparison() {
-        for op in crate::conditions::compare::Op::ALL {
+        for op in crate::compare::Op::ALL {
             assert!(super::PARAMS.contains(&format!("Confidence{}", op.suffix()).as_str()));
         }
     }

@@ -12,7 +12,8 @@
 
 use serde_json::{Map, Value};
 
-use super::json::{describe, kind};
+use super::error::ConditionError;
+use super::json::{describe, quote_config};
 use super::jsonpath::{self, JsonPathCheck};
 use super::params::Params;
 use super::prediction::{self, PredictionCheck};
@@ -20,7 +21,6 @@ use super::rekognition::{self, ModerationLabelCheck};
 use super::sampling::{self, Sampling};
 use super::suggest::closest;
 use super::textract::{self, FormKeyConfidenceCheck, MissingFormKeyCheck};
-use super::ConditionError;
 
 /// How deep groups may sit: a group at depth 0 (a top-level member) or 1 (inside a group).
 const MAX_GROUP_DEPTH: usize = 1;
@@ -115,7 +115,7 @@ pub(crate) fn parse_document(doc: &Value) -> Result<Vec<Node>, ConditionError> {
     let Some(top) = doc.as_object() else {
         return Err(error(
             "$",
-            format!("the document is {}: {SHAPE}", kind(doc)),
+            format!("the document is {}: {SHAPE}", describe(doc)),
         ));
     };
     if !top.contains_key("Conditions") && top.keys().any(|k| NODE_KEYS.contains(&k.as_str())) {
@@ -146,9 +146,8 @@ pub(crate) fn parse_document(doc: &Value) -> Result<Vec<Node>, ConditionError> {
             return Err(error(
                 "Conditions",
                 format!(
-                    "{} is {}: Conditions must be a list of conditions",
-                    describe(other),
-                    kind(other)
+                    "Conditions is {}: it must be a list of conditions",
+                    describe(other)
                 ),
             ))
         }
@@ -165,9 +164,8 @@ fn parse_node(value: &Value, path: String, depth: usize) -> Result<Node, Conditi
         return Err(error(
             path,
             format!(
-                "{} is {}: a node must be an object, either a condition (ConditionType with ConditionParameters) or And/Or",
-                describe(value),
-                kind(value)
+                "the node is {}: a node must be an object, either a condition (ConditionType with ConditionParameters) or And/Or",
+                describe(value)
             ),
         ));
     };
@@ -242,7 +240,7 @@ fn parse_group(
             let other = other.unwrap_or(&Value::Null);
             return Err(error(
                 members_path,
-                format!("{} is {}: {key} must be a list of at least 2 conditions", describe(other), kind(other)),
+                format!("{key} is {}: it must be a list of at least 2 conditions", describe(other)),
             ));
         }
     };
@@ -271,11 +269,7 @@ fn parse_leaf(obj: &Map<String, Value>, path: String) -> Result<Leaf, ConditionE
         Some(other) => {
             return Err(error(
                 type_path,
-                format!(
-                    "{} is {}: ConditionType must be a string",
-                    describe(other),
-                    kind(other)
-                ),
+                format!("ConditionType is {}: it must be a string", describe(other)),
             ))
         }
     };
@@ -290,7 +284,7 @@ fn parse_leaf(obj: &Map<String, Value>, path: String) -> Result<Leaf, ConditionE
             type_path,
             format!(
                 "unknown condition type {}{hint} Known types: {}",
-                describe(&Value::from(type_name.as_str())),
+                quote_config(&Value::from(type_name.as_str())),
                 names.join(", ")
             ),
         ));
@@ -312,7 +306,7 @@ fn parse_leaf(obj: &Map<String, Value>, path: String) -> Result<Leaf, ConditionE
 
 #[cfg(test)]
 mod tests {
-    use crate::conditions::ActivationConditions;
+    use crate::ActivationConditions;
     use serde_json::{json, Value};
 
     const SAMPLING: &str =
@@ -373,7 +367,7 @@ mod tests {
             reject_value(json!([leaf()])),
             (
                 "$".into(),
-                r#"the document is a list: a condition document is {"Conditions": [ ... ]}"#.into()
+                r#"the document is an array of 1 element: a condition document is {"Conditions": [ ... ]}"#.into()
             )
         );
         assert_eq!(
@@ -425,10 +419,7 @@ mod tests {
         );
         assert_eq!(
             reject_value(json!({"Conditions": [{"Or": leaf()}]})).1,
-            format!(
-                "{} is an object: Or must be a list of at least 2 conditions",
-                crate::conditions::json::describe(&leaf())
-            )
+            "Or is an object with 2 keys: it must be a list of at least 2 conditions"
         );
     }
 
@@ -487,7 +478,7 @@ mod tests {
         );
         assert_eq!(
             message,
-            r#""5" is a string: RandomSamplingPercentage must be a number"#
+            "RandomSamplingPercentage is a string of 1 character: it must be a number"
         );
     }
 
@@ -513,7 +504,7 @@ mod tests {
             ),
             (
                 "Conditions[0].ConditionParameters".into(),
-                "5 is a number: ConditionParameters must be an object".into()
+                "ConditionParameters is a number: it must be an object".into()
             )
         );
         assert_eq!(
@@ -521,7 +512,7 @@ mod tests {
                 json!({"Conditions": [{"ConditionType": ["Sampling"], "ConditionParameters": {}}]})
             )
             .1,
-            r#"["Sampling"] is a list: ConditionType must be a string"#
+            "ConditionType is an array of 1 element: it must be a string"
         );
         assert_eq!(
             reject_value(json!({"Conditions": ["Sampling"]})).0,

@@ -21,10 +21,10 @@ use std::collections::HashMap;
 use serde_json::{Map, Value};
 
 use super::compare::Comparisons;
-use super::eval::list_hits;
-use super::json::{describe, field, kind, opt_array, opt_f64, opt_str};
+use super::error::ConditionError;
+use super::json::{describe, field, opt_array, opt_f64, opt_str};
 use super::params::Params;
-use super::ConditionError;
+use super::reason::list_hits;
 
 /// Name of the confidence condition type.
 pub(crate) const CONFIDENCE_TYPE: &str = "ImportantFormKeyConfidenceCheck";
@@ -59,6 +59,9 @@ pub struct FormPair {
     pub value: String,
     /// The page the key is on (1 when the response does not say).
     pub page: u64,
+    /// Where the `KEY` block is in the item, e.g. `item[1].Blocks[7]`: how errors name the
+    /// pair, since its text is item content.
+    pub location: String,
     /// The `KEY` block's confidence (Textract gives key and value the same one).
     pub confidence: Option<f64>,
     /// The confidence of each `WORD` of the key, in reading order.
@@ -72,10 +75,32 @@ pub struct FormPair {
 /// The error names what is missing or malformed, e.g. `item has no Blocks (…)` or
 /// `item[1].Blocks[7].Confidence is "x", not a number`.
 pub fn form_pairs(item: &Value) -> Result<Vec<FormPair>, String> {
-    let blocks = collect_blocks(item)?;
-    let by_id: HashMap<&str, &Block> = blocks
+    form_pairs_of(&collect_blocks(item)?)
+}
+
+/// What reading form pairs needs of a block, whether it was read into a [`Value`] or
+/// deserialized lean (see `lean.rs`): the two must read the same pairs from the same JSON.
+pub(crate) trait BlockView {
+    /// Where the block is, for error messages.
+    fn at(&self) -> Location;
+    fn id(&self) -> Option<&str>;
+    fn block_type(&self) -> Option<&str>;
+    /// A `KEY_VALUE_SET` whose `EntityTypes` lists `KEY`.
+    fn is_key(&self) -> bool;
+    fn text(&self) -> Result<Option<&str>, String>;
+    fn selection_status(&self) -> Result<Option<&str>, String>;
+    fn confidence(&self) -> Result<Option<f64>, String>;
+    /// The block's page, 1 when it does not say.
+    fn page(&self) -> Result<u64, String>;
+    /// The ids of this block's relationships of type `kind` (`CHILD`, `VALUE`).
+    fn related(&self, kind: &str) -> Result<Vec<&str>, String>;
+}
+
+/// Reads the pairs of a document's blocks, in block order.
+pub(crate) fn form_pairs_of<B: BlockView>(blocks: &[B]) -> Result<Vec<FormPair>, String> {
+    let by_id: HashMap<&str, &B> = blocks
         .iter()
-        .filter_map(|b| b.id.map(|id| (id, b)))
+        .filter_map(|b| b.id().map(|id| (id, b)))
         .collect();
     let mut pairs = Vec::new();
     for block in blocks.iter().filter(|b| b.is_key()) {
@@ -94,7 +119,7 @@ pub fn form_pairs(item: &Value) -> Result<Vec<FormPair>, String> {
             .filter_map(|id| by_id.get(id))
         {
             read_children(
-                value,
+                *value,
                 &by_id,
                 true,
                 &mut value_text,
@@ -105,6 +130,7 @@ pub fn form_pairs(item: &Value) -> Result<Vec<FormPair>, String> {
             key: normalize(&key_text.join(" ")),
             value: normalize(&value_text.join(" ")),
             page: block.page()?,
+            location: block.at().to_string(),
             confidence: block.confidence()?,
             key_word_confidences,
             value_word_confidences,
@@ -115,11 +141,11 @@ pub fn form_pairs(item: &Value) -> Result<Vec<FormPair>, String> {
 
 /// Appends the text and the word confidences of `block`'s `CHILD` blocks: its `WORD`s and,
 /// when `with_selections`, its selection elements (as their status, without a confidence).
-fn read_children<'a>(
-    block: &Block<'a>,
-    by_id: &HashMap<&str, &Block<'a>>,
+fn read_children<'b, B: BlockView>(
+    block: &'b B,
+    by_id: &HashMap<&str, &'b B>,
     with_selections: bool,
-    text: &mut Vec<&'a str>,
+    text: &mut Vec<&'b str>,
     word_confidences: &mut Vec<Option<f64>>,
 ) -> Result<(), String> {
     for child in block
@@ -127,7 +153,7 @@ fn read_children<'a>(
         .into_iter()
         .filter_map(|id| by_id.get(id))
     {
-        match child.block_type {
+        match child.block_type() {
             Some("WORD") => {
                 text.push(child.text()?.unwrap_or_default());
                 word_confidences.push(child.confidence()?);
@@ -154,10 +180,12 @@ struct Block<'a> {
     block_type: Option<&'a str>,
 }
 
-#[derive(Clone, Copy)]
-struct Location {
-    response: Option<usize>,
-    index: usize,
+/// Where a block sits in the item: `item.Blocks[i]`, or `item[r].Blocks[i]` in a list of
+/// paginated responses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Location {
+    pub(crate) response: Option<usize>,
+    pub(crate) index: usize,
 }
 
 impl std::fmt::Display for Location {
@@ -180,6 +208,20 @@ impl<'a> Block<'a> {
             block_type,
         })
     }
+}
+
+impl BlockView for Block<'_> {
+    fn at(&self) -> Location {
+        self.at
+    }
+
+    fn id(&self) -> Option<&str> {
+        self.id
+    }
+
+    fn block_type(&self) -> Option<&str> {
+        self.block_type
+    }
 
     fn is_key(&self) -> bool {
         self.block_type == Some("KEY_VALUE_SET")
@@ -188,11 +230,11 @@ impl<'a> Block<'a> {
                 .is_some_and(|types| types.iter().any(|t| t == "KEY"))
     }
 
-    fn text(&self) -> Result<Option<&'a str>, String> {
+    fn text(&self) -> Result<Option<&str>, String> {
         opt_str(self.obj, "Text", "text").map_err(|e| format!("{}.{e}", self.at))
     }
 
-    fn selection_status(&self) -> Result<Option<&'a str>, String> {
+    fn selection_status(&self) -> Result<Option<&str>, String> {
         opt_str(self.obj, "SelectionStatus", "selectionStatus")
             .map_err(|e| format!("{}.{e}", self.at))
     }
@@ -210,8 +252,7 @@ impl<'a> Block<'a> {
         }
     }
 
-    /// The ids of this block's relationships of type `kind` (`CHILD`, `VALUE`).
-    fn related(&self, kind_wanted: &str) -> Result<Vec<&'a str>, String> {
+    fn related(&self, kind_wanted: &str) -> Result<Vec<&str>, String> {
         let at = self.at;
         let relationships = opt_array(self.obj, "Relationships", "relationships")
             .map_err(|e| format!("{at}.{e}"))?
@@ -221,7 +262,7 @@ impl<'a> Block<'a> {
             let Some(relationship) = relationship.as_object() else {
                 return Err(format!(
                     "{at}.Relationships[{r}] is {}, not an object",
-                    kind(relationship)
+                    describe(relationship)
                 ));
             };
             if opt_str(relationship, "Type", "type")
@@ -262,12 +303,12 @@ fn collect_blocks(item: &Value) -> Result<Vec<Block<'_>>, String> {
                 page.as_object().map(|o| (Some(r), o)).ok_or_else(|| {
                     format!(
                         "item[{r}] is {}, not a response object ({EXPECTED})",
-                        kind(page)
+                        describe(page)
                     )
                 })
             })
             .collect::<Result<_, _>>()?,
-        other => return Err(format!("item is {} ({EXPECTED})", kind(other))),
+        other => return Err(format!("item is {} ({EXPECTED})", describe(other))),
     };
     let mut blocks = Vec::new();
     for (r, response) in responses {
@@ -277,7 +318,7 @@ fn collect_blocks(item: &Value) -> Result<Vec<Block<'_>>, String> {
             Some(other) => {
                 return Err(format!(
                     "{here}.Blocks is {}, not a list ({EXPECTED})",
-                    kind(other)
+                    describe(other)
                 ))
             }
             None => return Err(format!("{here} has no Blocks ({EXPECTED})")),
@@ -286,7 +327,7 @@ fn collect_blocks(item: &Value) -> Result<Vec<Block<'_>>, String> {
             let at = Location { response: r, index };
             let obj = block
                 .as_object()
-                .ok_or_else(|| format!("{at} is {}, not an object", kind(block)))?;
+                .ok_or_else(|| format!("{at} is {}, not an object", describe(block)))?;
             blocks.push(Block::new(obj, at)?);
         }
     }
@@ -394,11 +435,12 @@ impl FormKeyConfidenceCheck {
                 Value::from(pair.key.as_str()),
                 pair.page
             );
+            // Errors name the block by position: the key's text is item content.
             let mut held = Vec::new();
             if !self.key_value.is_empty() {
                 let c = pair
                     .confidence
-                    .ok_or_else(|| format!("the KEY block of {pair_name} has no Confidence"))?;
+                    .ok_or_else(|| format!("the KEY block {} has no Confidence", pair.location))?;
                 if self.key_value.holds(c) {
                     held.push(format!(
                         "key-value confidence {c} {}",
@@ -412,7 +454,12 @@ impl FormKeyConfidenceCheck {
                     .iter()
                     .chain(&pair.value_word_confidences)
                     .map(|c| {
-                        c.ok_or_else(|| format!("a WORD block of {pair_name} has no Confidence"))
+                        c.ok_or_else(|| {
+                            format!(
+                                "a WORD block of the key {} has no Confidence",
+                                pair.location
+                            )
+                        })
                     })
                     .collect::<Result<Vec<f64>, String>>()?;
                 if !words.is_empty() && words.iter().all(|c| self.word.holds(*c)) {
@@ -477,8 +524,8 @@ impl MissingFormKeyCheck {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conditions::testkit::{kv_blocks, response, Word};
-    use crate::conditions::{ActivationConditions, EvaluationError};
+    use crate::testkit::{kv_blocks, response, Word};
+    use crate::{ActivationConditions, EvaluationError};
     use serde_json::json;
 
     /// AWS Textract Example 1: three important keys with aliases, KV < 60 (65) and words < 85.
@@ -881,6 +928,7 @@ mod tests {
                 key: "Total:".into(),
                 value: "$104.00".into(),
                 page: 1,
+                location: "item.Blocks[0]".into(),
                 confidence: Some(41.3),
                 key_word_confidences: vec![Some(99.9)],
                 value_word_confidences: vec![Some(98.0)],
@@ -900,7 +948,7 @@ mod tests {
             ),
             (
                 json!({"Blocks": {"a": 1}}),
-                "item.Blocks is an object, not a list",
+                "item.Blocks is an object with 1 key, not a list",
             ),
             (json!("text"), "item is a string"),
         ];
@@ -923,7 +971,7 @@ mod tests {
             c.evaluate(&item),
             Err(EvaluationError {
                 path: "Conditions[0]".into(),
-                message: "item[1].Blocks[1].BlockType is 7, not a string".into()
+                message: "item[1].Blocks[1].BlockType is a number, not a string".into()
             })
         );
     }
@@ -940,7 +988,7 @@ mod tests {
         let err = example_1().evaluate(&item).unwrap_err();
         assert_eq!(
             err.message,
-            r#"a WORD block of key "Name" on page 1 has no Confidence"#
+            "a WORD block of the key item.Blocks[0] has no Confidence"
         );
         let missing_name = ActivationConditions::from_value(
             &json!({"Conditions": [{"ConditionType": "MissingImportantFormKey",
@@ -1013,7 +1061,7 @@ mod tests {
         );
         assert_eq!(
             err.message,
-            r#""Full Name" is a string: ImportantFormKeyAliases must be a list of strings"#
+            "ImportantFormKeyAliases is a string of 9 characters: it must be a list of strings"
         );
         let err = ActivationConditions::from_value(&json!({"Conditions": [{"ConditionType": "MissingImportantFormKey",
             "ConditionParameters": {"ImportantFormKey": "Name", "KeyValueBlockConfidenceLessThan": 50}}]}))
@@ -1026,7 +1074,7 @@ mod tests {
 
     #[test]
     fn parameter_list_names_every_comparison() {
-        for op in crate::conditions::compare::Op::ALL {
+        for op in crate::compare::Op::ALL {
             for prefix in ["KeyValueBlockConfidence", "WordBlockConfidence"] {
                 assert!(CONFIDENCE_PARAMS.contains(&format!("{prefix}{}", op.suffix()).as_str()));
             }

@@ -2,8 +2,8 @@
 //! `…LessThanEquals`, `…GreaterThan`, `…GreaterThanEquals`): read from the parameters,
 //! applied to a confidence, and put into words for the reasons.
 
+use super::error::ConditionError;
 use super::params::Params;
-use super::ConditionError;
 
 /// One comparison operator, named by the suffix A2I gives its parameter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

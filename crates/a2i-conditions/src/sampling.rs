@@ -11,8 +11,8 @@ use std::io::{self, Write};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use super::error::ConditionError;
 use super::params::Params;
-use super::ConditionError;
 
 /// The condition type's name.
 pub(crate) const TYPE: &str = "Sampling";
@@ -110,7 +110,7 @@ fn write_canonical(value: &Value, out: &mut impl Write) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conditions::ActivationConditions;
+    use crate::ActivationConditions;
     use serde_json::json;
 
     fn canonical(value: &Value) -> String {

@@ -6,22 +6,57 @@ use std::cell::OnceCell;
 
 use serde_json::{Map, Value};
 
+use super::error::EvaluationError;
 use super::parse::{Check, Junction, Leaf, Node};
 use super::sampling;
 use super::textract::{self, FormPair};
-use super::{Evaluation, EvaluationError};
 
-/// How many matches one reason lists before it only counts the rest.
-const MAX_HITS_LISTED: usize = 5;
+/// The decision for one item.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluation {
+    /// Whether the item needs a human review.
+    pub flagged: bool,
+    /// Human-readable reasons, one per leaf condition that held and made the decision.
+    pub reasons: Vec<String>,
+    /// The condition document as written, with `EvaluationResult` on every node, in the
+    /// shape of A2I's `humanTaskActivationConditionResults`.
+    pub results: Value,
+}
 
 /// Evaluates every top-level node on `item`; the item is flagged when any of them holds.
 pub(crate) fn evaluate(conditions: &[Node], item: &Value) -> Result<Evaluation, EvaluationError> {
-    let item = Item::new(item);
+    evaluate_item(conditions, &Item::new(Some(item)))
+}
+
+/// Whether every leaf reads only a Textract document's form pairs, so the item can be
+/// judged from [`FormPair`]s read lean (see `lean.rs`) without building it as a [`Value`].
+pub(crate) fn reads_only_form_pairs(conditions: &[Node]) -> bool {
+    conditions.iter().all(|node| match node {
+        Node::Group(_, members) => reads_only_form_pairs(members),
+        Node::Leaf(leaf) => matches!(
+            leaf.check,
+            Check::FormKeyConfidence(_) | Check::MissingFormKey(_)
+        ),
+    })
+}
+
+/// Evaluates a document whose conditions all [read only form pairs](reads_only_form_pairs)
+/// on the pairs of one item.
+pub(crate) fn evaluate_form_pairs(
+    conditions: &[Node],
+    pairs: Vec<FormPair>,
+) -> Result<Evaluation, EvaluationError> {
+    let item = Item::new(None);
+    let _ = item.form_pairs.set(Ok(pairs));
+    evaluate_item(conditions, &item)
+}
+
+fn evaluate_item(conditions: &[Node], item: &Item) -> Result<Evaluation, EvaluationError> {
     let mut flagged = false;
     let mut reasons = Vec::new();
     let mut annotated = Vec::with_capacity(conditions.len());
     for node in conditions {
-        let outcome = evaluate_node(node, &item)?;
+        let outcome = evaluate_node(node, item)?;
         flagged |= outcome.held;
         reasons.extend(outcome.reasons);
         annotated.push(outcome.annotated);
@@ -37,13 +72,14 @@ pub(crate) fn evaluate(conditions: &[Node], item: &Value) -> Result<Evaluation, 
 
 /// One item and what several leaves may need from it, computed at most once per item.
 struct Item<'a> {
-    value: &'a Value,
+    /// The item; `None` when only its form pairs were read (they are then set up front).
+    value: Option<&'a Value>,
     sample_point: OnceCell<f64>,
     form_pairs: OnceCell<Result<Vec<FormPair>, String>>,
 }
 
 impl<'a> Item<'a> {
-    fn new(value: &'a Value) -> Self {
+    fn new(value: Option<&'a Value>) -> Self {
         Self {
             value,
             sample_point: OnceCell::new(),
@@ -51,17 +87,30 @@ impl<'a> Item<'a> {
         }
     }
 
-    fn sample_point(&self) -> f64 {
-        *self
+    /// The whole item. Only an item read as form pairs lacks it, and only documents whose
+    /// every leaf reads form pairs are evaluated that way, so this error cannot surface.
+    fn value(&self) -> Result<&'a Value, String> {
+        self.value
+            .ok_or_else(|| "this condition needs the whole item, which was not read".to_string())
+    }
+
+    fn sample_point(&self) -> Result<f64, String> {
+        let value = self.value()?;
+        Ok(*self
             .sample_point
-            .get_or_init(|| sampling::sample_point(self.value))
+            .get_or_init(|| sampling::sample_point(value)))
     }
 
     fn form_pairs(&self) -> Result<&[FormPair], String> {
-        self.form_pairs
-            .get_or_init(|| textract::form_pairs(self.value))
-            .as_deref()
-            .map_err(Clone::clone)
+        if self.form_pairs.get().is_none() {
+            let pairs = textract::form_pairs(self.value()?);
+            let _ = self.form_pairs.set(pairs);
+        }
+        match self.form_pairs.get() {
+            Some(Ok(pairs)) => Ok(pairs),
+            Some(Err(e)) => Err(e.clone()),
+            None => Err("the form pairs could not be read".to_string()),
+        }
     }
 }
 
@@ -121,35 +170,20 @@ fn evaluate_node(node: &Node, item: &Item) -> Result<Outcome, EvaluationError> {
 /// The reason when the leaf holds, `None` when it does not, or what the item lacks.
 fn evaluate_leaf(leaf: &Leaf, item: &Item) -> Result<Option<String>, String> {
     match &leaf.check {
-        Check::Sampling(check) => Ok(check.check(item.sample_point())),
-        Check::ModerationLabel(check) => check.check(item.value),
+        Check::Sampling(check) => Ok(check.check(item.sample_point()?)),
+        Check::ModerationLabel(check) => check.check(item.value()?),
         Check::FormKeyConfidence(check) => check.check(item.form_pairs()?),
         Check::MissingFormKey(check) => Ok(check.check(item.form_pairs()?)),
-        Check::Prediction(check) => check.check(item.value),
-        Check::JsonPath(check) => Ok(check.check(item.value)),
+        Check::Prediction(check) => check.check(item.value()?),
+        Check::JsonPath(check) => Ok(check.check(item.value()?)),
     }
-}
-
-/// Joins the matches of one leaf into its reason, listing at most [`MAX_HITS_LISTED`] so a
-/// document with hundreds of matching keys still gives a readable sentence.
-pub(crate) fn list_hits(hits: Vec<String>) -> String {
-    let more = hits.len().saturating_sub(MAX_HITS_LISTED);
-    let mut text = hits
-        .into_iter()
-        .take(MAX_HITS_LISTED)
-        .collect::<Vec<_>>()
-        .join("; ");
-    if more > 0 {
-        text.push_str(&format!("; and {more} more"));
-    }
-    text
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conditions::testkit::{kv_blocks, response, Word};
-    use crate::conditions::ActivationConditions;
+    use crate::testkit::{kv_blocks, response, Word};
+    use crate::ActivationConditions;
     use serde_json::json;
 
     fn labels(list: &[(&str, f64)]) -> Value {
@@ -218,9 +252,19 @@ mod tests {
             .unwrap()
             .evaluate(&labels(&[]))
             .unwrap();
+        // Compared as JSON values (key order is serde_json's `preserve_order` choice, not
+        // ours); numbers compare by their written kind, so `98.0` must stay a float.
         assert_eq!(
-            e.results.to_string(),
-            r#"{"Conditions":[{"ConditionType":"ModerationLabelConfidenceCheck","ConditionParameters":{"ModerationLabelName":"Suggestive","ConfidenceLessThan":98.0,"ConfidenceGreaterThan":5},"EvaluationResult":false}]}"#
+            e.results,
+            json!({"Conditions":[{"ConditionType":"ModerationLabelConfidenceCheck",
+                "ConditionParameters":{"ModerationLabelName":"Suggestive","ConfidenceLessThan":98.0,"ConfidenceGreaterThan":5},
+                "EvaluationResult":false}]})
+        );
+        let text = e.results.to_string();
+        assert!(
+            text.contains(r#""ConfidenceLessThan":98.0"#)
+                && text.contains(r#""ConfidenceGreaterThan":5"#),
+            "{text}"
         );
     }
 
@@ -338,12 +382,5 @@ mod tests {
                 .unwrap()
                 .flagged
         );
-    }
-
-    #[test]
-    fn a_reason_lists_five_matches_then_counts_the_rest() {
-        let hits: Vec<String> = (1..=8).map(|i| format!("m{i}")).collect();
-        assert_eq!(list_hits(hits), "m1; m2; m3; m4; m5; and 3 more");
-        assert_eq!(list_hits(vec!["only".into()]), "only");
     }
 }

@@ -4,9 +4,10 @@
 use serde_json::{Map, Value};
 use serde_json_path::JsonPath;
 
-use super::json::{describe, kind};
+use super::bounded::parse_json_path;
+use super::error::ConditionError;
+use super::json::describe;
 use super::suggest::closest;
-use super::ConditionError;
 
 /// The `ConditionParameters` object of one leaf, already checked against the parameter names
 /// its condition type knows, so a misspelt (hence silently ignored) parameter cannot exist.
@@ -27,9 +28,8 @@ impl<'a> Params<'a> {
         let Some(map) = value.as_object() else {
             return Err(ConditionError {
                 message: format!(
-                    "{} is {}: ConditionParameters must be an object",
-                    describe(value),
-                    kind(value)
+                    "ConditionParameters is {}: it must be an object",
+                    describe(value)
                 ),
                 path,
             });
@@ -77,11 +77,7 @@ impl<'a> Params<'a> {
     fn wrong_type(&self, name: &str, value: &Value, expected: &str) -> ConditionError {
         self.error(
             name,
-            format!(
-                "{} is {}: {name} must be {expected}",
-                describe(value),
-                kind(value)
-            ),
+            format!("{name} is {}: it must be {expected}", describe(value)),
         )
     }
 
@@ -98,10 +94,7 @@ impl<'a> Params<'a> {
             None => Ok(None),
             Some(Value::String(s)) if s.trim().is_empty() => Err(self.error(
                 name,
-                format!(
-                    "{} is blank: {name} must be a non-empty string",
-                    describe(&Value::String(s.clone()))
-                ),
+                format!("{name} is blank: it must be a non-empty string"),
             )),
             Some(Value::String(s)) => Ok(Some(s)),
             Some(other) => Err(self.wrong_type(name, other, "a string")),
@@ -131,12 +124,10 @@ impl<'a> Params<'a> {
         };
         if let Some((lo, hi)) = range {
             if !(lo..=hi).contains(&x) {
+                // A number the operator configured, not item content: naming it helps.
                 return Err(self.error(
                     name,
-                    format!(
-                        "{} is out of range: {name} must be from {lo} to {hi}",
-                        describe(value)
-                    ),
+                    format!("{x} is out of range: {name} must be from {lo} to {hi}"),
                 ));
             }
         }
@@ -179,12 +170,11 @@ impl<'a> Params<'a> {
                 other => Err(self.error(
                     &format!("{name}[{i}]"),
                     format!(
-                        "{} is {}: every entry of {name} must be a non-empty string",
-                        describe(other),
+                        "the entry is {}: every entry of {name} must be a non-empty string",
                         if other.is_string() {
-                            "blank"
+                            "blank".to_string()
                         } else {
-                            kind(other)
+                            describe(other)
                         }
                     ),
                 )),
@@ -193,7 +183,8 @@ impl<'a> Params<'a> {
             .map(Some)
     }
 
-    /// An RFC 9535 JSONPath query, compiled now so a bad one is reported at cold start.
+    /// An RFC 9535 JSONPath query, checked against the limits and compiled now, so a bad one
+    /// is reported at cold start.
     pub(crate) fn json_path(
         &self,
         name: &str,
@@ -201,13 +192,10 @@ impl<'a> Params<'a> {
         let Some(text) = self.string(name)? else {
             return Ok(None);
         };
-        JsonPath::parse(text).map(|p| Some((p, text))).map_err(|e| {
+        parse_json_path(text).map(|p| Some((p, text))).map_err(|e| {
             self.error(
                 name,
-                format!(
-                    "{} is not a valid RFC 9535 JSONPath ({e}): {name} must be a query such as $.predictions",
-                    describe(&Value::String(text.to_string()))
-                ),
+                format!("{e}: {name} must be a query such as $.predictions"),
             )
         })
     }
@@ -274,7 +262,7 @@ mod tests {
         assert_eq!(err.path, "Conditions[0].ConditionParameters");
         assert_eq!(
             err.message,
-            "[1] is a list: ConditionParameters must be an object"
+            "ConditionParameters is an array of 1 element: it must be an object"
         );
     }
 
@@ -297,10 +285,13 @@ mod tests {
     }
 
     #[test]
-    fn wrong_type_names_the_value_and_the_rule() {
+    fn wrong_type_names_the_type_and_the_rule() {
         let err = with(json!({"Score": "90"}), |p| p.number("Score", None)).unwrap_err();
         assert_eq!(err.path, "Conditions[0].ConditionParameters.Score");
-        assert_eq!(err.message, r#""90" is a string: Score must be a number"#);
+        assert_eq!(
+            err.message,
+            "Score is a string of 2 characters: it must be a number"
+        );
     }
 
     #[test]
@@ -332,10 +323,7 @@ mod tests {
     #[test]
     fn blank_string_is_rejected() {
         let err = with(json!({"Name": "  "}), |p| p.string("Name").map(|_| ())).unwrap_err();
-        assert_eq!(
-            err.message,
-            r#""  " is blank: Name must be a non-empty string"#
-        );
+        assert_eq!(err.message, "Name is blank: it must be a non-empty string");
     }
 
     #[test]
@@ -347,7 +335,7 @@ mod tests {
         assert_eq!(err.path, "Conditions[0].ConditionParameters.Aliases[1]");
         assert_eq!(
             err.message,
-            "3 is a number: every entry of Aliases must be a non-empty string"
+            "the entry is a number: every entry of Aliases must be a non-empty string"
         );
     }
 
@@ -356,7 +344,7 @@ mod tests {
         let err = with(json!({"Flag": "true"}), |p| p.bool("Flag")).unwrap_err();
         assert_eq!(
             err.message,
-            r#""true" is a string: Flag must be true or false"#
+            "Flag is a string of 4 characters: it must be true or false"
         );
     }
 
@@ -366,7 +354,7 @@ mod tests {
         assert_eq!(err.path, "Conditions[0].ConditionParameters.Path");
         assert!(
             err.message
-                .starts_with(r#""$.a[" is not a valid RFC 9535 JSONPath (at position"#),
+                .starts_with("not a valid RFC 9535 JSONPath (at position 3"),
             "{}",
             err.message
         );

@@ -9,10 +9,10 @@ use serde_json::Value;
 use serde_json_path::JsonPath;
 
 use super::compare::Comparisons;
-use super::eval::list_hits;
-use super::json::{describe, kind};
+use super::error::ConditionError;
+use super::json::describe;
 use super::params::{NamePattern, Params};
-use super::ConditionError;
+use super::reason::list_hits;
 
 /// The condition type's name.
 pub(crate) const TYPE: &str = "PredictionConfidenceCheck";
@@ -145,7 +145,7 @@ impl PredictionCheck {
             [other] => {
                 return Err(format!(
                     "PredictionsPath {path} selects {}, not a list of predictions",
-                    kind(other)
+                    describe(other)
                 ))
             }
             many => {
@@ -168,7 +168,7 @@ impl PredictionCheck {
                     Some(Value::Number(n)) => n.to_string(),
                     Some(other) => {
                         return Err(format!(
-                            "{at} has {} {}, not a string",
+                            "{at} has {} that is {}, not a string or a number",
                             self.label_field,
                             describe(other)
                         ))
@@ -178,7 +178,7 @@ impl PredictionCheck {
                 let confidence = match obj.get(&self.confidence_field) {
                     Some(v) => v.as_f64().ok_or_else(|| {
                         format!(
-                            "{at} has {} {}, not a number",
+                            "{at} has {} that is {}, not a number",
                             self.confidence_field,
                             describe(v)
                         )
@@ -198,7 +198,7 @@ impl PredictionCheck {
 
 #[cfg(test)]
 mod tests {
-    use crate::conditions::ActivationConditions;
+    use crate::ActivationConditions;
     use serde_json::{json, Value};
 
     fn comprehend_top_below(threshold: f64) -> ActivationConditions {
@@ -331,7 +331,7 @@ mod tests {
             ),
             (
                 json!({"Classes": {"Name": "A"}}),
-                "PredictionsPath $.Classes selects an object, not a list of predictions",
+                "PredictionsPath $.Classes selects an object with 1 key, not a list of predictions",
             ),
             (
                 json!({"Classes": [{"Name": "A"}]}),
@@ -339,7 +339,7 @@ mod tests {
             ),
             (
                 json!({"Classes": [{"Name": "A", "Score": 0.5}, {"Name": "B", "Score": "0.4"}]}),
-                r#"prediction 1 at $.Classes has Score "0.4", not a number"#,
+                "prediction 1 at $.Classes has Score that is a string of 3 characters, not a number",
             ),
             (
                 json!({"Classes": [{"Score": 0.5}]}),
@@ -347,7 +347,7 @@ mod tests {
             ),
             (
                 json!({"Classes": [0.5]}),
-                "prediction 0 at $.Classes is 0.5, not an object",
+                "prediction 0 at $.Classes is a number, not an object",
             ),
         ];
         for (item, message) in cases {
@@ -391,7 +391,7 @@ mod tests {
             "Conditions[0].ConditionParameters.PredictionsPath"
         );
         assert!(
-            err.message.contains("is not a valid RFC 9535 JSONPath"),
+            err.message.starts_with("not a valid RFC 9535 JSONPath"),
             "{}",
             err.message
         );
@@ -399,7 +399,7 @@ mod tests {
             parse(json!({"LabelName": "*", "ConfidenceLessThan": 0.5, "TopPredictionOnly": "yes"}));
         assert_eq!(
             err.message,
-            r#""yes" is a string: TopPredictionOnly must be true or false"#
+            "TopPredictionOnly is a string of 3 characters: it must be true or false"
         );
         let err = parse(json!({"ConfidenceLessThan": 0.5}));
         assert_eq!(err.path, "Conditions[0].ConditionParameters.LabelName");
@@ -409,7 +409,7 @@ mod tests {
 
     #[test]
     fn parameter_list_names_every_comparison() {
-        for op in crate::conditions::compare::Op::ALL {
+        for op in crate::compare::Op::ALL {
             assert!(super::PARAMS.contains(&format!("Confidence{}", op.suffix()).as_str()));
         }
     }
