@@ -5,11 +5,11 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use a2i_local::demo::{self, DemoOptions};
-use a2i_local::evaluate::{self, OutputMode};
-use a2i_local::pipeline::{Pipeline, Route};
 use a2i_local::{FailureCode, FaultConfig, WorkerAnswer};
 use a2i_review::config::{DocumentFormat, StartConfig, StatusConfig};
+use a2i_review_cli::demo::{self, DemoOptions};
+use a2i_review_cli::evaluate::{self, OutputMode};
+use a2i_review_cli::pipeline::{Pipeline, PipelineBuilder, Route};
 use aws_sdk_sagemakera2iruntime::config::retry::RetryConfig;
 use serde_json::{json, Value};
 
@@ -58,7 +58,7 @@ fn status_config() -> StatusConfig {
     .expect("test settings are valid")
 }
 
-fn builder(conditions: &str, max_concurrency: &str) -> a2i_local::pipeline::PipelineBuilder {
+fn builder(conditions: &str, max_concurrency: &str) -> PipelineBuilder {
     Pipeline::builder(format!("s3://{INPUT_BUCKET}/incoming"), status_config())
         .output_path("s3://pipeline-output/a2i")
         .route(Route {
