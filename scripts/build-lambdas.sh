@@ -37,12 +37,17 @@ case $arch in
   *) echo "build-lambdas.sh: ARCH must be arm64 or x86_64, not $arch" >&2; exit 1 ;;
 esac
 
-mkdir -p target/lambda
-log=target/lambda/build.log
+# Wherever cargo builds (CARGO_TARGET_DIR, a configured target-dir): cargo metadata knows.
+# The bootstraps go to its lambda/ directory, named explicitly so no default is assumed.
+TARGET_DIR=$(cargo metadata --format-version 1 --no-deps --locked \
+  | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+LAMBDA_DIR="$TARGET_DIR/lambda"
+mkdir -p "$LAMBDA_DIR"
+log="$LAMBDA_DIR/build.log"
 bin_args=()
 for b in "${BINARIES[@]}"; do bin_args+=(--bin "$b"); done
 start=$(date +%s)
-if ! cargo lambda build --release "$flag" -p a2i-review "${bin_args[@]}" >"$log" 2>&1; then
+if ! cargo lambda build --release "$flag" --lambda-dir "$LAMBDA_DIR" -p a2i-review "${bin_args[@]}" >"$log" 2>&1; then
   tail -n 60 "$log" >&2
   echo "build-lambdas.sh: cargo lambda build failed (full log: $log)" >&2
   exit 1
@@ -51,7 +56,7 @@ elapsed=$(($(date +%s) - start))
 
 echo "cargo lambda build --release $flag: ${elapsed}s"
 for b in "${BINARIES[@]}"; do
-  f="target/lambda/$b/bootstrap"
+  f="$LAMBDA_DIR/$b/bootstrap"
   [[ -f "$f" ]] || { echo "build-lambdas.sh: $f was not produced" >&2; exit 1; }
   python3 - "$f" "$b" <<'PY'
 import io, os, sys, zipfile
@@ -64,4 +69,4 @@ zipped = len(buf.getvalue())
 print(f"{path}: {size} bytes ({size / 1e6:.2f} MB), zipped {zipped} bytes ({zipped / 1e6:.2f} MB)")
 PY
 done
-file -b "target/lambda/${BINARIES[0]}/bootstrap" 2>/dev/null | cut -d, -f1-2 || true
+file -b "$LAMBDA_DIR/${BINARIES[0]}/bootstrap" 2>/dev/null | cut -d, -f1-2 || true

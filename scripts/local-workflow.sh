@@ -29,10 +29,20 @@ A2I="http://127.0.0.1:$A2I_PORT"; S3="http://127.0.0.1:$S3_PORT"
 FLOW="arn:aws:sagemaker:us-east-1:111122223333:flow-definition/a2i-review-demo"
 
 echo "local-workflow: building a2i-local and the functions"
-cargo build --quiet --locked -p a2i-local -p a2i-review --bins
+# The artifact messages name each binary wherever it lands (CARGO_TARGET_DIR, a configured
+# target-dir or build target): never assume target/.
+A2I_LOCAL=$(cargo build --quiet --locked -p a2i-local -p a2i-review --bins --message-format=json-render-diagnostics \
+  | python3 -c '
+import json, sys
+for line in sys.stdin:
+    message = json.loads(line)
+    if message.get("reason") == "compiler-artifact" and message["target"]["name"] == "a2i-local" and message.get("executable"):
+        print(message["executable"])
+')
+[[ -n "$A2I_LOCAL" && -x "$A2I_LOCAL" ]] || { echo "local-workflow: cargo did not produce the a2i-local binary" >&2; exit 1; }
 
 echo "local-workflow: a2i-local serve on $A2I (A2I) and $S3 (S3)"
-setsid target/debug/a2i-local serve --a2i-port "$A2I_PORT" --s3-port "$S3_PORT" \
+setsid "$A2I_LOCAL" serve --a2i-port "$A2I_PORT" --s3-port "$S3_PORT" \
   --data-dir "$WORK/data" --output-path s3://a2i-review-output/a2i \
   --event-url "http://127.0.0.1:$WATCH_PORT/2015-03-31/functions/status-handler/invocations" \
   --env-file "$WORK/local.env" >"$WORK/serve.log" 2>&1 &

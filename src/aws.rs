@@ -27,7 +27,7 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
 /// The retry policy of A2I calls: adaptive, so that a burst of `StartHumanLoop` calls slows
 /// down to A2I's rate instead of spending the SDK's retry budget on throttled attempts.
 ///
-/// Measured with `cargo bench -p a2i-local --bench throughput` (600 items against a 50
+/// Measured with `cargo bench -p a2i-review-cli --bench throughput` (600 items against a 50
 /// requests/s quota, 20 ms latency): with the standard policy, 8 calls in flight left 7 items
 /// failed and 32 in flight drained the retry budget, 510 items failing within a second; with
 /// this one all 600 started at 1, 8 and 32 calls in flight (40, 30 and 30 loops/s) with 0, 10

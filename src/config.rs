@@ -241,28 +241,13 @@ impl StartConfig {
             },
         };
 
-        let items_path = match read(&lookup, "ITEMS_PATH") {
-            None => None,
-            Some(raw) => Some(crate::conditions::parse_json_path(raw.trim()).map_err(|e| {
-                invalid(
-                    "ITEMS_PATH",
-                    &raw,
-                    format!("it must be an RFC 9535 JSONPath such as $.items: {e}"),
-                )
-            })?),
-        };
+        let items_path = read(&lookup, "ITEMS_PATH")
+            .map(|raw| parse_items_path(&raw))
+            .transpose()?;
 
-        let document_format = match read(&lookup, "DOCUMENT_FORMAT").as_deref().map(str::trim) {
-            None | Some("auto") => DocumentFormat::Auto,
-            Some("json") => DocumentFormat::Json,
-            Some("jsonl") => DocumentFormat::JsonLines,
-            Some(other) => {
-                return Err(invalid(
-                    "DOCUMENT_FORMAT",
-                    other,
-                    "it must be one of auto, json, jsonl",
-                ))
-            }
+        let document_format = match read(&lookup, "DOCUMENT_FORMAT") {
+            None => DocumentFormat::Auto,
+            Some(raw) => raw.parse()?,
         };
 
         Ok(Self {
@@ -274,6 +259,36 @@ impl StartConfig {
             items_path,
             document_format,
         })
+    }
+}
+
+/// Parses an `ITEMS_PATH` value: an RFC 9535 JSONPath such as `$.items` (surrounding blanks
+/// ignored).
+pub fn parse_items_path(raw: &str) -> Result<serde_json_path::JsonPath, ConfigError> {
+    crate::conditions::parse_json_path(raw.trim()).map_err(|e| {
+        invalid(
+            "ITEMS_PATH",
+            raw,
+            format!("it must be an RFC 9535 JSONPath such as $.items: {e}"),
+        )
+    })
+}
+
+/// Parses a `DOCUMENT_FORMAT` value: `auto`, `json` or `jsonl` (surrounding blanks ignored).
+impl std::str::FromStr for DocumentFormat {
+    type Err = ConfigError;
+
+    fn from_str(raw: &str) -> Result<Self, ConfigError> {
+        match raw.trim() {
+            "auto" => Ok(Self::Auto),
+            "json" => Ok(Self::Json),
+            "jsonl" => Ok(Self::JsonLines),
+            other => Err(invalid(
+                "DOCUMENT_FORMAT",
+                other,
+                "it must be one of auto, json, jsonl",
+            )),
+        }
     }
 }
 

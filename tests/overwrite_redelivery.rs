@@ -9,6 +9,7 @@ use std::collections::HashMap;
 
 use a2i_local::{LocalA2i, LocalA2iHandle};
 use a2i_review::config::StartConfig;
+use a2i_review::error::FunctionError;
 use a2i_review::start::{StartError, StartHandler, Summary};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};

@@ -23,9 +23,6 @@
 //! - [`s3`]: the embedded S3; [`s3_notify`]: S3 event notifications in pipeline mode.
 //! - [`faults`]: latency, throttling and error-injection knobs.
 //! - [`server`]: binding, serving, graceful shutdown; [`background`]: waiting for deliveries.
-//! - [`pipeline`]: a2i-local plus the real start and status handlers, wired in one process.
-//! - [`demo`]: `a2i-local demo`, the whole pipeline on the sample data with a scripted reviewer.
-//! - [`evaluate`]: `a2i-local evaluate`, a dry run of the start handler's decision on files.
 //!
 //! # Behaviour choices (where AWS documents nothing, or a local runtime must decide)
 //! - **Same name, same request, active loop**: StartHumanLoop answers 200 with the existing
@@ -77,16 +74,13 @@
 pub mod arn;
 pub mod background;
 pub mod control;
-pub mod demo;
 pub mod engine;
-pub mod evaluate;
 pub mod events;
 pub mod faults;
 pub mod http;
 pub mod local;
 pub mod loops;
 pub mod output;
-pub mod pipeline;
 pub mod runtime;
 pub mod s3;
 mod s3_backend;

@@ -5,10 +5,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use a2i_local::evaluate::{self, OutputMode};
 use a2i_local::{FaultConfig, LocalA2i, LocalA2iHandle};
-use a2i_review::config::DocumentFormat;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 
 /// A local, wire-compatible Amazon A2I runtime with an embedded S3.
 #[derive(Debug, Parser)]
@@ -21,66 +19,10 @@ struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the whole pipeline offline on the sample data: S3 upload, the real start handlers,
-    /// human loops answered by a scripted reviewer, the real status handler, reviewed results.
-    Demo(DemoArgs),
-    /// Dry-run the start handler's decision on local files: for each item, flagged or not,
-    /// why, and the condition tree annotated with EvaluationResult.
-    ///
-    /// Exit status: 0 when every item was judged (whatever the decisions), 1 when an input,
-    /// a line or an item could not be read or judged (every other item is still reported),
-    /// 2 for a bad command line or an invalid conditions file.
-    Evaluate(EvaluateArgs),
     /// Serve the A2I runtime and S3 until Ctrl-C; prints the endpoints and the variables
     /// for `cargo lambda watch --env-file`.
     // Boxed: the server's many options would make every command as large as `serve`.
     Serve(Box<ServeArgs>),
-}
-
-#[derive(Debug, Args)]
-struct DemoArgs {
-    /// Keep the loops and S3 objects in DIR (new or empty) to look at the reviewed results
-    /// afterwards; a temp directory, removed at the end, otherwise.
-    #[arg(long, value_name = "DIR")]
-    data_dir: Option<PathBuf>,
-}
-
-#[derive(Debug, Args)]
-struct EvaluateArgs {
-    /// The condition document (A2I's HumanLoopActivationConditions JSON), as the start
-    /// handler's ACTIVATION_CONDITIONS would hold it.
-    #[arg(long, value_name = "FILE")]
-    conditions: PathBuf,
-    /// JSONPath to the list of items inside a JSON document (the handler's ITEMS_PATH).
-    #[arg(long, value_name = "JSONPATH")]
-    items_path: Option<String>,
-    /// How files are split into items (the handler's DOCUMENT_FORMAT): `auto` reads
-    /// .jsonl/.ndjson files as JSON Lines and sniffs the rest.
-    #[arg(long, value_enum, default_value_t = FormatArg::Auto)]
-    format: FormatArg,
-    /// `jsonl`: one JSON object per item on stdout, a readable summary on stderr;
-    /// `table`: only the readable summary, on stdout.
-    #[arg(long, value_enum, default_value_t = OutputArg::Jsonl)]
-    output: OutputArg,
-    /// Inference results to judge (Rekognition, Textract sync or async pages, JSON Lines, any
-    /// JSON); `-` reads stdin.
-    #[arg(value_name = "INPUT", required = true)]
-    inputs: Vec<PathBuf>,
-}
-
-/// `--format` values, named as `DOCUMENT_FORMAT` names them.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum FormatArg {
-    Auto,
-    Json,
-    Jsonl,
-}
-
-/// `--output` values.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum OutputArg {
-    Jsonl,
-    Table,
 }
 
 #[derive(Debug, Args)]
@@ -143,32 +85,19 @@ struct ServeArgs {
     seed: Option<u64>,
 }
 
-/// Exit status of `evaluate` when an input, line or item could not be judged.
-const EXIT_ITEM_ERRORS: u8 = 1;
-/// Exit status for a bad command line (as clap uses) or an invalid conditions file.
-const EXIT_USAGE: u8 = 2;
-
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    // The server logs what it does; the one-shot commands print their own results and stay
-    // quiet unless RUST_LOG asks for more.
-    let default_filter = match cli.command {
-        Command::Serve(_) => "info",
-        Command::Evaluate(_) => "warn",
-        Command::Demo(_) => "off",
-    };
+    // The server logs what it does; RUST_LOG overrides.
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter)),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
         .init();
     let result = match cli.command {
         Command::Serve(args) => serve(*args).await.map(|()| ExitCode::SUCCESS),
-        Command::Demo(args) => demo(args).await.map(|()| ExitCode::SUCCESS),
-        Command::Evaluate(args) => run_evaluate(args).await,
     };
     match result {
         Ok(code) => code,
@@ -181,67 +110,6 @@ async fn main() -> ExitCode {
 
 /// A failure to report: the message and the exit status.
 type Failure = (String, ExitCode);
-
-async fn demo(args: DemoArgs) -> Result<(), Failure> {
-    let options = a2i_local::demo::DemoOptions {
-        data_dir: args.data_dir,
-    };
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    a2i_local::demo::run(&options, &mut out)
-        .await
-        .map(|_| ())
-        .map_err(|e| (format!("demo failed: {e}"), ExitCode::FAILURE))
-}
-
-async fn run_evaluate(args: EvaluateArgs) -> Result<ExitCode, Failure> {
-    let usage = |message: String| (message, ExitCode::from(EXIT_USAGE));
-    let items_path = args
-        .items_path
-        .as_deref()
-        .map(|p| {
-            serde_json_path::JsonPath::parse(p.trim()).map_err(|e| {
-                usage(format!(
-                    "--items-path {p:?} is not an RFC 9535 JSONPath such as $.items: {e}"
-                ))
-            })
-        })
-        .transpose()?;
-    let options = evaluate::Options {
-        conditions: args.conditions,
-        inputs: args.inputs,
-        items_path,
-        format: match args.format {
-            FormatArg::Auto => DocumentFormat::Auto,
-            FormatArg::Json => DocumentFormat::Json,
-            FormatArg::Jsonl => DocumentFormat::JsonLines,
-        },
-        output: match args.output {
-            OutputArg::Jsonl => OutputMode::JsonLines,
-            OutputArg::Table => OutputMode::Table,
-        },
-    };
-    let (stdout, stderr) = (std::io::stdout(), std::io::stderr());
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    let mut diag = stderr.lock();
-    match evaluate::run(&options, &mut out, &mut diag).await {
-        Ok(report) if report.is_clean() => Ok(ExitCode::SUCCESS),
-        Ok(report) => Err((
-            format!(
-                "{} of {} items could not be read or judged (reported above)",
-                report.errors,
-                report.evaluated + report.errors
-            ),
-            ExitCode::from(EXIT_ITEM_ERRORS),
-        )),
-        // A reader that stopped early (`| head`) is not worth a message.
-        Err(evaluate::EvaluateError::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {
-            Ok(ExitCode::FAILURE)
-        }
-        Err(e @ evaluate::EvaluateError::Output(_)) => Err((e.to_string(), ExitCode::FAILURE)),
-        Err(e) => Err(usage(e.to_string())),
-    }
-}
 
 async fn serve(args: ServeArgs) -> Result<(), Failure> {
     serve_until_signal(args)

@@ -1,4 +1,4 @@
-//! `a2i-local evaluate`: a dry run of the start handler's decision on local files, so a user
+//! `a2i-review evaluate`: a dry run of the start handler's decision on local files, so a user
 //! can tune a condition document before deploying it.
 //!
 //! The decision is the handler's own: the condition document is parsed by

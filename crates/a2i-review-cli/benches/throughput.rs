@@ -3,7 +3,7 @@
 //! loops per second a JSON Lines object gets at each `MAX_CONCURRENCY`, and how many requests
 //! the quota throttled on the way (the SDK retries them; none should end as a failure).
 //!
-//! `cargo bench -p a2i-local --bench throughput` measures; under `cargo test` it runs once on
+//! `cargo bench -p a2i-review-cli --bench throughput` measures; under `cargo test` it runs once on
 //! a few items so it cannot rot. Nothing is asserted about speed: machines are shared.
 
 use std::time::{Duration, Instant};

@@ -1,4 +1,4 @@
-//! `a2i-local demo`: the whole pipeline offline, on the sample data shipped in the repository.
+//! `a2i-review demo`: the whole pipeline offline, on the sample data shipped in the repository.
 //!
 //! It needs nothing but the build: a2i-local starts in-process on random loopback ports with
 //! a temp data directory; the sample inference results and condition documents are compiled
@@ -14,13 +14,12 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use a2i_local::{LocalA2iHandle, WorkerAnswer};
 use a2i_review::config::{StartConfig, StatusConfig};
 use a2i_review::loop_input::LoopInput;
 use a2i_review::status::StatusOutcome;
 use serde_json::{json, Value};
 
-use crate::control::PendingLoop;
-use crate::output::WorkerAnswer;
 use crate::pipeline::{Pipeline, PipelineError, Route};
 
 /// The input bucket, as named across the project.
@@ -223,10 +222,11 @@ pub async fn run(options: &DemoOptions, out: &mut dyn Write) -> Result<DemoRepor
     match &options.data_dir {
         Some(dir) => writeln!(
             out,
-            "\nDone in {:.1} s. Kept in {}: S3 objects are files under {}/<bucket>/<key>;\n`a2i-local serve --data-dir {}` serves them (and the loops) again.",
+            // How a2i-local lays the directory out is its own business (and changes); serving it
+            // again is the supported way back in.
+            "\nDone in {:.1} s. Kept in {}: `a2i-local serve --data-dir {}` serves its S3 objects\n(the reviewed results among them) and loops again.",
             started.elapsed().as_secs_f64(),
             dir.display(),
-            dir.join(crate::local::S3_DIR).display(),
             dir.display()
         )?,
         None => writeln!(
@@ -311,7 +311,7 @@ async fn drive(pipeline: &Pipeline, out: &mut dyn Write) -> Result<DemoReport, D
     )?;
     write_object_table(out, &objects)?;
 
-    let waiting = waiting_loops(local.pending())?;
+    let waiting = waiting_loops(local)?;
     let mut tally = Tally::default();
     let mut nth_of_kind: BTreeMap<&str, usize> = BTreeMap::new();
     for loop_ in &waiting {
@@ -412,7 +412,8 @@ fn object_counts(pipeline: &Pipeline) -> Vec<ObjectCounts> {
 }
 
 /// The loops to review, in the samples' order and then item order.
-fn waiting_loops(pending: Vec<PendingLoop>) -> Result<Vec<Waiting>, DemoError> {
+fn waiting_loops(local: &LocalA2iHandle) -> Result<Vec<Waiting>, DemoError> {
+    let pending = local.pending();
     let mut waiting = Vec::with_capacity(pending.len());
     for p in pending {
         let input: LoopInput =

@@ -5,11 +5,11 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use a2i_local::demo::{self, DemoOptions};
-use a2i_local::evaluate::{self, OutputMode};
-use a2i_local::pipeline::{Pipeline, Route};
 use a2i_local::{FailureCode, FaultConfig, WorkerAnswer};
 use a2i_review::config::{DocumentFormat, StartConfig, StatusConfig};
+use a2i_review_cli::demo::{self, DemoOptions};
+use a2i_review_cli::evaluate::{self, OutputMode};
+use a2i_review_cli::pipeline::{Pipeline, PipelineBuilder, Route};
 use aws_sdk_sagemakera2iruntime::config::retry::RetryConfig;
 use serde_json::{json, Value};
 
@@ -58,7 +58,7 @@ fn status_config() -> StatusConfig {
     .expect("test settings are valid")
 }
 
-fn builder(conditions: &str, max_concurrency: &str) -> a2i_local::pipeline::PipelineBuilder {
+fn builder(conditions: &str, max_concurrency: &str) -> PipelineBuilder {
     Pipeline::builder(format!("s3://{INPUT_BUCKET}/incoming"), status_config())
         .output_path("s3://pipeline-output/a2i")
         .route(Route {
@@ -582,4 +582,66 @@ async fn the_demo_refuses_a_data_dir_from_an_earlier_run() {
     .await
     .unwrap_err();
     assert!(err.to_string().contains("is not empty"), "{err}");
+}
+
+#[tokio::test]
+async fn a_demo_kept_in_a_data_dir_is_served_again_with_its_results_and_loops() {
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("kept");
+    let mut out = Vec::new();
+    let report = demo::run(
+        &DemoOptions {
+            data_dir: Some(dir.clone()),
+        },
+        &mut out,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}\n{}", String::from_utf8_lossy(&out)));
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        text.contains(&format!("a2i-local serve --data-dir {}", dir.display())),
+        "{text}"
+    );
+
+    // What the message promises, through the emulator's public API only.
+    let local = a2i_local::LocalA2i::builder()
+        .data_dir(&dir)
+        .start()
+        .await
+        .expect("a2i-local starts on the kept directory");
+    let s3 = local.s3_client();
+    let a2i = local.a2i_client();
+    for row in &report.rows {
+        let (bucket, key) = row
+            .result_uri
+            .strip_prefix("s3://")
+            .and_then(|rest| rest.split_once('/'))
+            .unwrap_or_else(|| panic!("not an s3:// URI: {}", row.result_uri));
+        let body = s3
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e:?}", row.result_uri))
+            .body
+            .collect()
+            .await
+            .unwrap()
+            .into_bytes();
+        let result: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(result["humanLoopName"], row.loop_name.as_str());
+        assert_eq!(result["status"], row.status.as_str());
+        let described = a2i
+            .describe_human_loop()
+            .human_loop_name(&row.loop_name)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e:?}", row.loop_name));
+        assert_eq!(
+            described.human_loop_status().map(|s| s.as_str()),
+            Some(row.status.as_str())
+        );
+    }
+    local.shutdown().await;
 }

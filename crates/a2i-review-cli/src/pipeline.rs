@@ -3,7 +3,7 @@
 //! status handler on its status-change events. The handlers talk to a2i-local through real SDK
 //! clients over HTTP on loopback, exactly as the deployed functions talk to AWS.
 //!
-//! Used by `a2i-local demo` and by the pipeline tests. Each kind of input gets its own start
+//! Used by `a2i-review demo` and by the pipeline tests. Each kind of input gets its own start
 //! handler because a condition document reads one kind of output (a Rekognition condition
 //! cannot judge a Textract form): in AWS that is one function, or one deployment, per prefix.
 //!
@@ -15,6 +15,10 @@
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use a2i_local::{
+    EventCallback, LocalA2i, LocalA2iBuilder, LocalA2iHandle, NoInputPath, S3Location,
+    StartError as LocalStartError,
+};
 use a2i_review::config::{StartConfig, StatusConfig};
 use a2i_review::s3_event;
 use a2i_review::start::{InitError, StartError as HandlerError, StartHandler, Summary};
@@ -23,10 +27,6 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_sagemakera2iruntime::config::retry::RetryConfig;
 use futures::future::BoxFuture;
 use serde_json::Value;
-
-use crate::local::{LocalA2i, LocalA2iBuilder, LocalA2iHandle, NoInputPath};
-use crate::output::S3Location;
-use crate::sinks::EventCallback;
 
 /// One kind of input: the objects under `key_prefix` go to a start handler built from `config`.
 #[derive(Debug, Clone)]
@@ -43,9 +43,10 @@ pub struct Route {
 /// Why the pipeline could not be set up or used.
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
-    /// a2i-local did not start.
+    /// a2i-local did not start (this includes an input path that is not an
+    /// `s3://bucket[/prefix]` location).
     #[error("a2i-local could not start: {0}")]
-    Local(#[from] crate::local::StartError),
+    Local(#[from] LocalStartError),
     /// A start handler refused its configuration at "cold start".
     #[error("the start handler for {route} could not be built: {source}")]
     Handler {
@@ -54,9 +55,6 @@ pub enum PipelineError {
         /// The handler's error.
         source: InitError,
     },
-    /// The input path is not an `s3://bucket[/prefix]` location.
-    #[error("input path: {0}")]
-    InputPath(#[from] crate::output::LocationError),
     /// No start handler could be attached (cannot happen: pipeline mode is always on).
     #[error(transparent)]
     NoInputPath(#[from] NoInputPath),
@@ -243,7 +241,7 @@ impl Router {
 pub struct PipelineBuilder {
     local: LocalA2iBuilder,
     input_path: String,
-    output_path: String,
+    output_path: Option<String>,
     routes: Vec<Route>,
     status: StatusConfig,
     a2i_retry: RetryConfig,
@@ -256,16 +254,17 @@ impl PipelineBuilder {
         Self {
             local: LocalA2i::builder(),
             input_path: input_path.into(),
-            output_path: crate::local::DEFAULT_OUTPUT_PATH.to_owned(),
+            output_path: None,
             routes: Vec::new(),
             status,
             a2i_retry: a2i_review::aws::a2i_retry_config(),
         }
     }
 
-    /// The flow definition's `S3OutputPath`, where output.json files go.
+    /// The flow definition's `S3OutputPath`, where output.json files go (a2i-local's
+    /// default otherwise).
     pub fn output_path(mut self, path: impl Into<String>) -> Self {
-        self.output_path = path.into();
+        self.output_path = Some(path.into());
         self
     }
 
@@ -291,14 +290,13 @@ impl PipelineBuilder {
 
     /// Starts a2i-local, builds every handler from its endpoints and attaches them.
     pub async fn start(self) -> Result<Pipeline, PipelineError> {
-        let input = S3Location::parse(&self.input_path)?;
-        let local = self
-            .local
-            .input_path(self.input_path)
-            .output_path(self.output_path)
-            .bucket(&self.status.results_bucket)
-            .start()
-            .await?;
+        let mut local = self.local.input_path(self.input_path);
+        if let Some(output_path) = self.output_path {
+            local = local.output_path(output_path);
+        }
+        let local = local.bucket(&self.status.results_bucket).start().await?;
+        // a2i-local parsed (and checked) the input path at start.
+        let input = local.input_location().cloned().ok_or(NoInputPath)?;
         let s3 = local.s3_client();
         let a2i = aws_sdk_sagemakera2iruntime::Client::from_conf(
             local.a2i_config().retry_config(self.a2i_retry).build(),

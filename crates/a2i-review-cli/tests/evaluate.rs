@@ -1,4 +1,4 @@
-//! `a2i-local evaluate`, run as a user runs it: the built binary on the repository's sample
+//! `a2i-review evaluate`, run as a user runs it: the built binary on the repository's sample
 //! data, checking exit codes, the JSON Lines records and the readable summary.
 
 use std::path::{Path, PathBuf};
@@ -29,7 +29,7 @@ fn conditions(kind: &str) -> PathBuf {
 }
 
 fn evaluate(args: &[&std::ffi::OsStr]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_a2i-local"))
+    Command::new(env!("CARGO_BIN_EXE_a2i-review"))
         .arg("evaluate")
         .args(args)
         .env_remove("RUST_LOG")
@@ -352,7 +352,7 @@ fn the_table_output_is_readable_text_on_stdout() {
 #[test]
 fn standard_input_is_read_with_a_dash() {
     use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_a2i-local"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_a2i-review"))
         .args(["evaluate", "--format", "jsonl", "--conditions"])
         .arg(conditions("predictions"))
         .arg("-")
