@@ -844,11 +844,14 @@ async fn every_record_of_an_event_is_processed() {
 #[tokio::test]
 async fn the_lambda_error_type_says_whether_a_retry_helps() {
     let dir = tempfile::tempdir().unwrap();
-    let handler = StartHandler::new(config(&[]), local_s3(dir.path()), a2i_with(&[]))
-        .await
-        .unwrap();
-    let err = handler.handle(&json!({"nope": 1})).await.unwrap_err();
-    assert_eq!(err.error_type(), "NonRetryable.NotAnS3Event");
+    {
+        // Its own scope: the embedded S3 locks its directory until its client is dropped.
+        let handler = StartHandler::new(config(&[]), local_s3(dir.path()), a2i_with(&[]))
+            .await
+            .unwrap();
+        let err = handler.handle(&json!({"nope": 1})).await.unwrap_err();
+        assert_eq!(err.error_type(), "NonRetryable.NotAnS3Event");
+    }
     let (s3, event) = upload(dir.path(), "q.json", &prediction("a", 0.1)).await;
     let quota = mock!(A2i::start_human_loop)
         .then_http_response(|| wire_error(402, "ServiceQuotaExceededException"));
