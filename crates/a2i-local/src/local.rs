@@ -99,6 +99,7 @@ pub struct LocalA2iBuilder {
     stopping_delay: Duration,
     retry: RetryPolicy,
     http_sink_timeout: Duration,
+    tcp_nodelay: bool,
 }
 
 impl Default for LocalA2iBuilder {
@@ -123,6 +124,7 @@ impl Default for LocalA2iBuilder {
             stopping_delay: Duration::ZERO,
             retry: RetryPolicy::default(),
             http_sink_timeout: Duration::from_secs(300),
+            tcp_nodelay: true,
         }
     }
 }
@@ -284,6 +286,14 @@ impl LocalA2iBuilder {
         self
     }
 
+    /// Whether accepted connections of both ports get TCP_NODELAY (default: true). A
+    /// benchmarking knob: turning it off brings back the ~40 ms stall of responses written in
+    /// two parts (Nagle's algorithm meeting the client's delayed ACK), to measure it.
+    pub fn tcp_nodelay(mut self, on: bool) -> Self {
+        self.tcp_nodelay = on;
+        self
+    }
+
     /// Starts both ports and returns once they accept connections.
     pub async fn start(self) -> Result<LocalA2iHandle, StartError> {
         self.faults
@@ -379,7 +389,7 @@ impl LocalA2iBuilder {
             })?;
 
         let a2i_engine = Arc::clone(&engine);
-        let a2i_server = server::serve("a2i", a2i_listener, move |_remote| {
+        let a2i_server = server::serve("a2i", a2i_listener, self.tcp_nodelay, move |_remote| {
             let engine = Arc::clone(&a2i_engine);
             service_fn(move |request| {
                 let engine = Arc::clone(&engine);
@@ -392,7 +402,7 @@ impl LocalA2iBuilder {
         })?;
         let s3_service = s3.service();
         let s3_notifications = notifications.clone();
-        let s3_server = server::serve("s3", s3_listener, move |remote| {
+        let s3_server = server::serve("s3", s3_listener, self.tcp_nodelay, move |remote| {
             S3Front::new(s3_service.clone(), s3_notifications.clone(), remote)
         })
         .map_err(|source| StartError::Bind {
