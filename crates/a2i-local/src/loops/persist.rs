@@ -591,10 +591,12 @@ impl Journal {
     pub fn append(&self, change: &Change) -> Durable {
         let payload = match serde_json::to_vec(change) {
             Ok(payload) if payload.len() <= MAX_PAYLOAD_LEN => payload,
-            Ok(payload) => return Durable::Failed(format!(
+            Ok(payload) => {
+                return Durable::Failed(format!(
                 "a change of {} bytes exceeds the journal's {MAX_PAYLOAD_LEN}-byte record limit",
                 payload.len()
-            )),
+            ))
+            }
             Err(err) => return Durable::Failed(format!("a change could not be encoded: {err}")),
         };
         let ticket = self.last_ticket.fetch_add(1, Ordering::SeqCst) + 1;
