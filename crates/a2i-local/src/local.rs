@@ -29,7 +29,8 @@ pub const DEFAULT_REGION: &str = "us-east-1";
 pub const DEFAULT_ACCOUNT: &str = "111122223333";
 /// The default output path (the flow definition's `S3OutputPath`).
 pub const DEFAULT_OUTPUT_PATH: &str = "s3://a2i-local-output";
-/// The name of the state file inside the data directory.
+/// The name of the loop snapshot inside the data directory; the loop journal sits next to it
+/// as `a2i-local-state.journal` (see [`crate::loops::persist`]).
 pub const STATE_FILE: &str = "a2i-local-state.json";
 /// The S3 directory inside the data directory.
 pub const S3_DIR: &str = "s3";
@@ -163,8 +164,10 @@ impl LocalA2iBuilder {
         self
     }
 
-    /// Keeps loops (`a2i-local-state.json`) and S3 objects (`s3/`) in `dir`, so they survive
-    /// a restart. Without it, everything lives in a temp directory removed at shutdown.
+    /// Keeps loops (`a2i-local-state.json` and `a2i-local-state.journal`) and S3 objects
+    /// (`s3/`) in `dir`, so they survive a restart, even a crash: every loop change is durable
+    /// before it is answered. Without it, everything lives in a temp directory removed at
+    /// shutdown.
     pub fn data_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.data_dir = Some(dir.into());
         self

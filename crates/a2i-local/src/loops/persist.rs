@@ -24,7 +24,10 @@
 //! call that changes nothing (a retried StartHumanLoop of an active loop, a second stop)
 //! still waits until every change queued before it is durable, so nothing answered can be
 //! lost. A `kill -9` at any moment therefore loses only changes whose callers were not yet
-//! answered.
+//! answered. Reads (Describe, List) answer from memory, and may show a change whose caller
+//! is still waiting for it to be durable. When a write fails, its callers get an error (the
+//! change stays in memory) and the next change compacts instead of appending, so the
+//! snapshot then holds it.
 //!
 //! # Compaction
 //! When the journal has grown to at least the snapshot's size (and at least
