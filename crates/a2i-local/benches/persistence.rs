@@ -4,7 +4,8 @@
 //!
 //! `cargo bench -p a2i-local --bench persistence` measures 10,000 loops per run; under
 //! `cargo test` (no `--bench` argument) it runs once on a few loops so it cannot rot.
-//! Nothing is asserted about speed: machines are shared.
+//! `A2I_LOCAL_BENCH_LOOPS=N` changes the number of loops per run. Nothing is asserted about
+//! speed: machines are shared.
 
 use std::time::{Duration, Instant};
 
@@ -99,11 +100,19 @@ fn report(label: &str, runs: &[Run]) {
 
 fn main() {
     let measuring = std::env::args().any(|a| a == "--bench");
-    let (loops, in_flight, rounds) = if measuring {
+    let (mut loops, in_flight, rounds) = if measuring {
         (10_000, 32, 2)
     } else {
         (50, 8, 1)
     };
+    // A smaller burst where a full one would take too long (the quadratic state file of
+    // earlier versions, for comparison).
+    if let Some(n) = std::env::var("A2I_LOCAL_BENCH_LOOPS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+    {
+        loops = n;
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
