@@ -123,13 +123,28 @@ fn main() {
         }
         let (mut get_on, mut get_off) = (Vec::new(), Vec::new());
         let (mut describe_on, mut describe_off) = (Vec::new(), Vec::new());
-        for _ in 0..requests {
-            get_on.push(get(&on).await);
-            get_off.push(get(&off).await);
-            describe_on.push(describe(&on).await);
-            describe_off.push(describe(&off).await);
+        for i in 0..requests {
+            // Which server goes first alternates: a request that follows a stalled one
+            // starts on a colder machine, and that must not count against one side only.
+            let order = if i % 2 == 0 { [true, false] } else { [false, true] };
+            for nodelay in order {
+                let (server, samples) = if nodelay {
+                    (&on, &mut get_on)
+                } else {
+                    (&off, &mut get_off)
+                };
+                samples.push(get(server).await);
+            }
+            for nodelay in order {
+                let (server, samples) = if nodelay {
+                    (&on, &mut describe_on)
+                } else {
+                    (&off, &mut describe_off)
+                };
+                samples.push(describe(server).await);
+            }
         }
-        println!("{requests} sequential warm requests per server and operation, interleaved");
+        println!("{requests} sequential warm requests per server and operation, interleaved, alternating which goes first");
         report("GetObject, NODELAY on", &mut get_on);
         report("GetObject, NODELAY off", &mut get_off);
         report("DescribeHumanLoop, NODELAY on", &mut describe_on);
