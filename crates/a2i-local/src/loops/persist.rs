@@ -18,9 +18,12 @@
 //! # Durability
 //! A change is applied to the in-memory table and its frame queued under the table's lock
 //! (so journal order is the order changes were made), then the caller waits until the frame
-//! is on disk. One writer thread takes every frame queued so far, writes them with one
-//! `write` and makes them durable with one `fdatasync` (group commit): concurrent requests
-//! share the cost of a sync, and each is answered only after its own change is durable. A
+//! is on disk. One writer thread takes every frame queued so far and writes them with one
+//! `write`; a sync thread makes them durable with one `fdatasync` (group commit): concurrent
+//! requests share the cost of a sync, and each is answered only after a sync that started
+//! after its frame was written has returned. A few sync threads run at once, so the next
+//! batch is written and its sync started while the previous sync is still in flight
+//! (concurrent syncs of one file overlap in the kernel). A
 //! call that changes nothing (a retried StartHumanLoop of an active loop, a second stop)
 //! still waits until every change queued before it is durable, so nothing answered can be
 //! lost. A `kill -9` at any moment therefore loses only changes whose callers were not yet
@@ -74,6 +77,11 @@ const FRAME_HEADER_LEN: usize = 8;
 pub const MAX_PAYLOAD_LEN: usize = 64 << 20;
 /// The journal size below which no compaction happens, however small the snapshot.
 pub const DEFAULT_COMPACT_BYTES: u64 = 4 << 20;
+/// How many syncs may run at once. Concurrent `fdatasync` calls on one file overlap in the
+/// kernel (a later one is satisfied by the flush an earlier one started), so syncing on a
+/// few threads lets a new batch be synced while the previous sync is still in flight,
+/// instead of waiting for it: several times the syncs per second of one thread.
+const SYNC_THREADS: usize = 4;
 /// How many bytes one group commit writes at most (the rest waits for the next one).
 const MAX_BATCH_BYTES: usize = 16 << 20;
 
@@ -554,11 +562,22 @@ impl Journal {
     ) -> Result<Self, OpenError> {
         let (sender, receiver) = mpsc::channel();
         let (settled_tx, settled) = watch::channel(0);
+        let settlement = Arc::new(Settlement {
+            order: Mutex::new((0, BTreeMap::new())),
+            settled: settled_tx,
+        });
+        let (jobs, job_receiver) = mpsc::channel();
+        let job_receiver = Arc::new(Mutex::new(job_receiver));
+        let failed = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let mut writer = Writer {
             paths: paths.clone(),
             table,
             receiver,
-            settled: settled_tx,
+            settlement: Arc::clone(&settlement),
+            jobs,
+            next_job: 0,
+            failed: Arc::clone(&failed),
+            sync_files: None,
             file: None,
             epoch,
             journal_len: 0,
@@ -569,13 +588,27 @@ impl Journal {
         writer
             .rotate(&snapshot)
             .map_err(|(path, source)| OpenError::Write { path, source })?;
+        let spawn_error = |source| OpenError::Write {
+            path: paths.journal.clone(),
+            source,
+        };
+        for index in 0..SYNC_THREADS {
+            let syncer = Syncer {
+                index,
+                jobs: Arc::clone(&job_receiver),
+                settlement: Arc::clone(&settlement),
+                failed: Arc::clone(&failed),
+                path: paths.journal.clone(),
+            };
+            std::thread::Builder::new()
+                .name(format!("a2i-local-journal-sync-{index}"))
+                .spawn(move || syncer.run())
+                .map_err(spawn_error)?;
+        }
         std::thread::Builder::new()
             .name("a2i-local-journal".to_owned())
             .spawn(move || writer.run())
-            .map_err(|source| OpenError::Write {
-                path: paths.journal.clone(),
-                source,
-            })?;
+            .map_err(spawn_error)?;
         Ok(Self {
             paths,
             sender,
@@ -638,7 +671,15 @@ struct Writer {
     paths: Paths,
     table: Arc<Mutex<Table>>,
     receiver: mpsc::Receiver<Append>,
-    settled: watch::Sender<u64>,
+    settlement: Arc<Settlement>,
+    /// Written batches on their way to the sync threads.
+    jobs: mpsc::Sender<SyncJob>,
+    /// The number of the next batch handed out (written or compacted), in ticket order.
+    next_job: u64,
+    /// Set by a sync thread whose sync failed: the next batch compacts.
+    failed: Arc<std::sync::atomic::AtomicBool>,
+    /// One handle on the current journal per sync thread (see [`Syncer`]).
+    sync_files: Option<JournalFiles>,
     /// The open journal; `None` after a failed write, which makes the next batch compact
     /// (the snapshot then holds whatever the failed write left out).
     file: Option<File>,
@@ -663,12 +704,17 @@ impl Writer {
                     Err(_) => break,
                 }
             }
+            if self.failed.swap(false, Ordering::SeqCst) {
+                self.file = None;
+            }
             if self.file.is_none() {
                 self.compact(batch);
                 continue;
             }
-            let outcome = self.write(&batch);
-            self.settle(batch, outcome);
+            match self.write(&batch) {
+                Ok(()) => self.hand_to_syncers(batch),
+                Err(err) => self.settle(batch, Err(err)),
+            }
             if self.file.is_some() && self.journal_len >= self.compact_bytes.max(self.snapshot_len)
             {
                 self.compact(Vec::new());
@@ -676,7 +722,7 @@ impl Writer {
         }
     }
 
-    /// Appends a batch with one write and one sync.
+    /// Appends a batch with one write; a sync thread makes it durable.
     fn write(&mut self, batch: &[Append]) -> Result<(), String> {
         let Some(file) = self.file.as_mut() else {
             return Err("the journal is not open".to_owned());
@@ -685,7 +731,7 @@ impl Writer {
         for append in batch {
             bytes.extend_from_slice(&append.frame);
         }
-        match file.write_all(&bytes).and_then(|()| file.sync_data()) {
+        match file.write_all(&bytes) {
             Ok(()) => {
                 self.journal_len += bytes.len() as u64;
                 Ok(())
@@ -741,6 +787,11 @@ impl Writer {
             .append(true)
             .open(journal)
             .map_err(|err| (journal.clone(), err))?;
+        let sync_files = (0..SYNC_THREADS)
+            .map(|_| OpenOptions::new().append(true).open(journal))
+            .collect::<Result<Vec<File>, _>>()
+            .map_err(|err| (journal.clone(), err))?;
+        self.sync_files = Some(Arc::new(sync_files));
         self.file = Some(file);
         self.journal_len = JOURNAL_HEADER_LEN as u64;
         tracing::debug!(
@@ -752,20 +803,147 @@ impl Writer {
         Ok(())
     }
 
-    /// Answers every caller of `batch` and moves the settled mark past it.
-    fn settle(&self, batch: Vec<Append>, outcome: Result<(), String>) {
-        let mut last = None;
-        for append in batch {
-            last = Some(append.ticket);
-            // A caller that went away (its request was cancelled) needs no answer.
-            let _ = append.done.send(outcome.clone());
+    /// Gives a written batch to the sync threads.
+    fn hand_to_syncers(&mut self, batch: Vec<Append>) {
+        let Some(files) = self.sync_files.clone() else {
+            self.settle(batch, Err("the journal is not open".to_owned()));
+            return;
+        };
+        let job = SyncJob {
+            id: self.next_job,
+            files,
+            batch,
+        };
+        self.next_job += 1;
+        if let Err(mpsc::SendError(job)) = self.jobs.send(job) {
+            answer(
+                job.batch,
+                Err("the journal sync threads have stopped".to_owned()),
+            );
+            self.settlement.complete(job.id, None);
         }
-        if let Some(last) = last {
+    }
+
+    /// Answers every caller of `batch` (known outcome) and moves the settled mark past it.
+    fn settle(&mut self, batch: Vec<Append>, outcome: Result<(), String>) {
+        if batch.is_empty() {
+            return;
+        }
+        let last = batch.last().map(|a| a.ticket);
+        answer(batch, outcome);
+        let id = self.next_job;
+        self.next_job += 1;
+        self.settlement.complete(id, last);
+    }
+}
+
+/// Answers every caller of `batch`.
+fn answer(batch: Vec<Append>, outcome: Result<(), String>) {
+    for append in batch {
+        // A caller that went away (its request was cancelled) needs no answer.
+        let _ = append.done.send(outcome.clone());
+    }
+}
+
+/// Moves the settled mark (what barriers wait for) in batch order, although sync threads
+/// finish batches out of order.
+struct Settlement {
+    /// The next batch number to settle, and batches finished ahead of it with their last
+    /// ticket.
+    order: Mutex<(u64, BTreeMap<u64, Option<u64>>)>,
+    settled: watch::Sender<u64>,
+}
+
+impl Settlement {
+    fn complete(&self, id: u64, last_ticket: Option<u64>) {
+        let mut order = self.order.lock().unwrap_or_else(|p| p.into_inner());
+        order.1.insert(id, last_ticket);
+        let mut highest = None;
+        loop {
+            let next = order.0;
+            let Some(last) = order.1.remove(&next) else {
+                break;
+            };
+            order.0 += 1;
+            highest = last.or(highest);
+        }
+        if let Some(highest) = highest {
             self.settled.send_if_modified(|settled| {
-                let moved = last > *settled;
-                *settled = (*settled).max(last);
+                let moved = highest > *settled;
+                *settled = (*settled).max(highest);
                 moved
             });
+        }
+    }
+}
+
+/// One handle on a journal per sync thread.
+type JournalFiles = Arc<Vec<File>>;
+
+/// A written batch to make durable.
+struct SyncJob {
+    id: u64,
+    files: JournalFiles,
+    batch: Vec<Append>,
+}
+
+/// A sync thread. Each syncs through its own handle on the journal (its own open file
+/// description), so a write-back error is reported to every sync that covers it, not only to
+/// the first one that asks.
+struct Syncer {
+    index: usize,
+    jobs: Arc<Mutex<mpsc::Receiver<SyncJob>>>,
+    settlement: Arc<Settlement>,
+    failed: Arc<std::sync::atomic::AtomicBool>,
+    path: PathBuf,
+}
+
+impl Syncer {
+    fn run(self) {
+        loop {
+            // Take every job waiting: one sync covers them all, since each was written
+            // before the sync starts.
+            let jobs = {
+                let receiver = self.jobs.lock().unwrap_or_else(|p| p.into_inner());
+                let Ok(first) = receiver.recv() else {
+                    return;
+                };
+                let mut jobs = vec![first];
+                while let Ok(next) = receiver.try_recv() {
+                    jobs.push(next);
+                }
+                jobs
+            };
+            // Jobs of an older journal (before a compaction) are synced through their own
+            // files; the snapshot holds their changes anyway.
+            let mut outcomes: Vec<(JournalFiles, Result<(), String>)> = Vec::new();
+            for job in &jobs {
+                if outcomes
+                    .iter()
+                    .any(|(files, _)| Arc::ptr_eq(files, &job.files))
+                {
+                    continue;
+                }
+                let outcome = match job.files.get(self.index) {
+                    Some(file) => file.sync_data().map_err(|err| {
+                        tracing::error!(path = %self.path.display(), error = %err, "journal sync failed; the next change compacts");
+                        self.failed.store(true, Ordering::SeqCst);
+                        format!("{}: {err}", self.path.display())
+                    }),
+                    None => Err("the journal has no handle for this sync thread".to_owned()),
+                };
+                outcomes.push((Arc::clone(&job.files), outcome));
+            }
+            for job in jobs {
+                let outcome = outcomes
+                    .iter()
+                    .find(|(files, _)| Arc::ptr_eq(files, &job.files))
+                    .map(|(_, outcome)| outcome.clone())
+                    .unwrap_or_else(|| Err("the journal batch was not synced".to_owned()));
+                let last = job.batch.last().map(|a| a.ticket);
+                answer(job.batch, outcome);
+                self.settlement.complete(job.id, last);
+            }
         }
     }
 }
@@ -1133,6 +1311,23 @@ mod tests {
         let loaded = load(&paths).unwrap();
         assert_eq!(loaded.table, expected);
         assert_eq!(loaded.table.loops.len(), 200);
+    }
+
+    #[test]
+    fn the_settled_mark_moves_in_batch_order_whatever_order_syncs_finish_in() {
+        let (settled, observed) = watch::channel(0);
+        let settlement = Settlement {
+            order: Mutex::new((0, BTreeMap::new())),
+            settled,
+        };
+        settlement.complete(1, Some(20));
+        assert_eq!(*observed.borrow(), 0, "batch 0 is still syncing");
+        settlement.complete(2, None);
+        assert_eq!(*observed.borrow(), 0);
+        settlement.complete(0, Some(10));
+        assert_eq!(*observed.borrow(), 20, "0, 1 and 2 are all done");
+        settlement.complete(3, Some(25));
+        assert_eq!(*observed.borrow(), 25);
     }
 
     #[tokio::test]
