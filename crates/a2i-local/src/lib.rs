@@ -17,7 +17,8 @@
 //! - [`runtime`]: the five A2I operations over HTTP (routing, validation, wire shapes, errors).
 //! - [`control`]: the local control surface under `/_local/`.
 //! - [`engine`]: loop changes with their side effects (output.json, events).
-//! - [`loops`]: loop records, the state machine, the (optionally durable) loop table.
+//! - [`loops`]: loop records, the state machine, the (optionally durable) loop table;
+//!   [`loops::persist`]: its snapshot and append-only journal (format, compaction, recovery).
 //! - [`output`]: output.json shape and S3 layout.
 //! - [`events`]: status-change events and delivery; [`sinks`]: where events go.
 //! - [`s3`]: the embedded S3; [`s3_notify`]: S3 event notifications in pipeline mode.
@@ -65,6 +66,11 @@
 //!   every sink (or produced while no sink was configured) stays pending and is sent again
 //!   at the next start (with a data directory). Sinks can also be added to a running server
 //!   ([`LocalA2iHandle::add_event_callback`]), for handlers built from its endpoints.
+//! - **Durability** (with a data directory): every loop change (start, stop, answer, failure,
+//!   delete, event delivered) is appended to a journal and fsynced before it is answered;
+//!   concurrent changes share one fsync (group commit), so a change costs O(1) I/O however
+//!   many loops exist. A `kill -9` loses nothing that was answered; a restart restores every
+//!   loop, tombstone and pending event. Reads answer from memory.
 //! - **Input notifications** are produced at the HTTP layer, so only uploads over the S3
 //!   port trigger them (not the in-process client); size and ETag come from a HEAD after the
 //!   write.

@@ -50,9 +50,15 @@ pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
 
 /// Serves `listener` until shut down; `make_service` builds the service of each connection
 /// from the peer address.
+///
+/// `nodelay` sets TCP_NODELAY on every accepted connection. It should stay on: with Nagle's
+/// algorithm, a response written in two parts (head, then body) holds its second part back
+/// until the client acknowledges the first, and a client that delays its ACKs (Linux does for
+/// up to 40 ms) stalls every such response by that much. Off exists only to measure that.
 pub fn serve<F, S, B>(
     name: &'static str,
     listener: TcpListener,
+    nodelay: bool,
     make_service: F,
 ) -> std::io::Result<ServerHandle>
 where
@@ -72,6 +78,10 @@ where
             tokio::select! {
                 accepted = listener.accept() => match accepted {
                     Ok((stream, remote)) => {
+                        if let Err(err) = stream.set_nodelay(nodelay) {
+                            // The connection still works, only slower; not worth refusing it.
+                            tracing::warn!(server = name, %remote, error = %err, "cannot set TCP_NODELAY");
+                        }
                         let connection = http1::Builder::new()
                             .serve_connection(TokioIo::new(stream), make_service(remote));
                         let connection = graceful.watch(connection);

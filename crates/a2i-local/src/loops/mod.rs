@@ -1,5 +1,6 @@
 //! Human loops: the record kept per loop, the state machine, and the (optionally durable)
-//! table that holds them.
+//! table that holds them; with a data directory, every change is journaled and fsynced (with
+//! group commit) before it is answered, see [`persist`].
 
 pub mod persist;
 pub mod record;

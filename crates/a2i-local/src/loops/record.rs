@@ -120,7 +120,8 @@ impl ContentClassifier {
     }
 }
 
-/// One human loop. Serialized as-is into the state file.
+/// One human loop. Serialized as-is into the snapshot and into the journal's `created`
+/// records (see [`super::persist`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LoopRecord {

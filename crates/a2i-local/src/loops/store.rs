@@ -1,14 +1,14 @@
 //! The loop table and its state machine: every operation that reads or changes loops goes
 //! through [`Store`], which is thread-safe and, when given a file, durable.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::persist::Persister;
+pub use super::persist::OpenError;
+use super::persist::{Change, Journal, JournalOptions, Paths, Table};
 use super::record::{now_ms, ContentClassifier, FailureCode, LoopRecord, LoopStatus};
 use crate::arn::FlowDefinitionArn;
 
@@ -67,8 +67,8 @@ pub enum LoopError {
         /// Its status.
         status: LoopStatus,
     },
-    /// The state file could not be written.
-    #[error("the state file could not be written: {0}")]
+    /// The change could not be made durable (the journal or snapshot could not be written).
+    #[error("the loop change could not be made durable: {0}")]
     Persist(String),
 }
 
@@ -175,106 +175,70 @@ pub enum Ending {
     },
 }
 
-#[derive(Debug, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct State {
-    version: u32,
-    next_seq: u64,
-    loops: BTreeMap<String, LoopRecord>,
-    #[serde(skip)]
-    generation: u64,
-}
-
-const STATE_VERSION: u32 = 1;
-
-/// Why the state file could not be loaded at start.
-#[derive(Debug, thiserror::Error)]
-pub enum OpenError {
-    /// The file exists but cannot be read.
-    #[error("cannot read the state file {path}: {source}")]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// The cause.
-        source: std::io::Error,
-    },
-    /// The file is not a state file of this version.
-    #[error("the state file {path} is not valid: {reason}")]
-    Invalid {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong.
-        reason: String,
-    },
-}
-
 /// The loop table. All methods are safe to call from many tasks at once; each change is
-/// applied under one lock and, when a state file is configured, is durable when the method
-/// returns.
+/// applied under one lock and, when the store is durable, is in the journal (see
+/// [`super::persist`]) when the method returns.
 #[derive(Debug)]
 pub struct Store {
-    state: Mutex<State>,
-    persister: Option<Persister>,
+    state: Arc<Mutex<Table>>,
+    journal: Option<Journal>,
     default_region: String,
 }
+
+/// A loop change and the journal record that makes it durable (`None` when nothing changed).
+type Changed<T> = (T, Option<Change>);
 
 impl Store {
     /// An in-memory store.
     pub fn in_memory(default_region: impl Into<String>) -> Self {
         Self {
-            state: Mutex::new(State {
-                version: STATE_VERSION,
-                ..State::default()
-            }),
-            persister: None,
+            state: Arc::new(Mutex::new(Table::default())),
+            journal: None,
             default_region: default_region.into(),
         }
     }
 
-    /// A store persisted to `path`, loading what is there. Loops left `Stopping` by a
-    /// previous run become `Stopped` (with their event pending), since no worker can still
-    /// be busy on them.
+    /// A store persisted to the snapshot `path` and its journal next to it, loading what is
+    /// there. Loops left `Stopping` by a previous run become `Stopped` (with their event
+    /// pending), since no worker can still be busy on them.
     pub fn open(path: PathBuf, default_region: impl Into<String>) -> Result<Self, OpenError> {
-        let mut state = match std::fs::read(&path) {
-            Ok(bytes) => {
-                let state: State =
-                    serde_json::from_slice(&bytes).map_err(|err| OpenError::Invalid {
-                        path: path.clone(),
-                        reason: err.to_string(),
-                    })?;
-                if state.version != STATE_VERSION {
-                    return Err(OpenError::Invalid {
-                        path,
-                        reason: format!(
-                            "version {} is not the supported version {STATE_VERSION}",
-                            state.version
-                        ),
-                    });
-                }
-                state
-            }
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => State {
-                version: STATE_VERSION,
-                ..State::default()
-            },
-            Err(source) => return Err(OpenError::Read { path, source }),
-        };
+        Self::open_with(path, default_region, JournalOptions::default())
+    }
+
+    /// [`Store::open`] with journal options (compaction threshold).
+    pub fn open_with(
+        path: PathBuf,
+        default_region: impl Into<String>,
+        options: JournalOptions,
+    ) -> Result<Self, OpenError> {
+        let paths = Paths::new(path);
+        let loaded = super::persist::load(&paths)?;
+        let mut table = loaded.table;
         let now = now_ms();
-        for record in state.loops.values_mut() {
+        for record in table.loops.values_mut() {
             if record.status == LoopStatus::Stopping {
                 record.status = LoopStatus::Stopped;
                 record.status_time = now;
                 record.event_pending = true;
             }
         }
+        tracing::info!(
+            path = %paths.snapshot.display(),
+            loops = table.loops.len(),
+            replayed = loaded.replayed,
+            "loop table loaded"
+        );
+        let state = Arc::new(Mutex::new(table));
+        // Starting compacts: the fix-ups above become durable and the journal starts empty.
+        let journal = Journal::start(paths, loaded.epoch, Arc::clone(&state), options)?;
         Ok(Self {
-            state: Mutex::new(state),
-            persister: Some(Persister::new(path)),
+            state,
+            journal: Some(journal),
             default_region: default_region.into(),
         })
     }
 
-    fn lock(&self) -> MutexGuard<'_, State> {
+    fn lock(&self) -> MutexGuard<'_, Table> {
         // A panic while holding the lock cannot leave a half-applied change (every change
         // checks first and then assigns), so a poisoned lock is still consistent.
         self.state
@@ -282,29 +246,28 @@ impl Store {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Applies `change` under the lock, then makes the result durable.
+    /// Applies `change` under the lock and queues its journal record under the same lock
+    /// (so the journal has changes in the order they were made); then, outside the lock,
+    /// waits until the record is durable. A change that changes nothing still waits until
+    /// everything queued before it is durable, so no answer depends on state that a crash
+    /// could lose.
     async fn mutate<T>(
         &self,
-        change: impl FnOnce(&mut State) -> Result<T, LoopError>,
+        change: impl FnOnce(&mut Table) -> Result<Changed<T>, LoopError>,
     ) -> Result<T, LoopError> {
-        let (result, snapshot) = {
+        let (result, durable) = {
             let mut state = self.lock();
-            let result = change(&mut state)?;
-            let snapshot = match self.persister {
-                Some(_) => {
-                    state.generation += 1;
-                    let bytes = serde_json::to_vec(&*state)
-                        .map_err(|err| LoopError::Persist(err.to_string()))?;
-                    Some((state.generation, bytes))
-                }
-                None => None,
-            };
-            (result, snapshot)
+            let (result, record) = change(&mut state)?;
+            let durable = self.journal.as_ref().map(|journal| match &record {
+                Some(record) => journal.append(record),
+                None => journal.barrier(),
+            });
+            (result, durable)
         };
-        if let (Some(persister), Some((generation, bytes))) = (&self.persister, snapshot) {
-            persister.write(generation, bytes).await.map_err(|err| {
-                tracing::error!(path = %persister.path().display(), error = %err, "state file write failed");
-                LoopError::Persist(err.to_string())
+        if let Some(durable) = durable {
+            durable.wait().await.map_err(|err| {
+                tracing::error!(error = %err, "a loop change could not be made durable");
+                LoopError::Persist(err)
             })?;
         }
         Ok(result)
@@ -323,7 +286,7 @@ impl Store {
                     &new.input_content,
                     &new.content_classifiers,
                 ) {
-                    return Ok(Started::AlreadyRunning(existing.clone()));
+                    return Ok((Started::AlreadyRunning(existing.clone()), None));
                 }
                 return Err(LoopError::ConflictingInput { name: new.name });
             }
@@ -349,7 +312,10 @@ impl Store {
                 event_pending: false,
             };
             state.loops.insert(new.name, record.clone());
-            Ok(Started::Created(record))
+            let change = Change::Created {
+                record: record.clone(),
+            };
+            Ok((Started::Created(record), Some(change)))
         })
         .await
     }
@@ -411,9 +377,10 @@ impl Store {
                     record.status = next;
                     record.status_time = now_ms();
                     record.event_pending = next.is_terminal();
-                    Ok((record.clone(), true))
+                    let change = Change::status_of(record);
+                    Ok(((record.clone(), true), Some(change)))
                 }
-                LoopStatus::Stopping => Ok((record.clone(), false)),
+                LoopStatus::Stopping => Ok(((record.clone(), false), None)),
                 status => Err(LoopError::NotStoppable {
                     name: name.to_owned(),
                     status,
@@ -429,12 +396,12 @@ impl Store {
         self.mutate(|state| {
             let record = live_mut(state, name)?;
             if record.status != LoopStatus::Stopping {
-                return Ok(None);
+                return Ok((None, None));
             }
             record.status = LoopStatus::Stopped;
             record.status_time = now_ms();
             record.event_pending = true;
-            Ok(Some(record.clone()))
+            Ok((Some(record.clone()), Some(Change::status_of(record))))
         })
         .await
     }
@@ -453,7 +420,12 @@ impl Store {
             record.deleted = true;
             // A deleted loop's input is no longer needed; keep the tombstone small.
             record.input_content = String::new();
-            Ok(())
+            Ok((
+                (),
+                Some(Change::Deleted {
+                    name: name.to_owned(),
+                }),
+            ))
         })
         .await
     }
@@ -493,18 +465,22 @@ impl Store {
             }
             record.status_time = now_ms();
             record.event_pending = true;
-            Ok(record.clone())
+            Ok((record.clone(), Some(Change::status_of(record))))
         })
         .await
     }
 
     /// Records that the status-change event of the loop's current status reached every sink.
     pub async fn mark_event_delivered(&self, name: &str) -> Result<(), LoopError> {
-        self.mutate(|state| {
-            if let Some(record) = state.loops.get_mut(name) {
+        self.mutate(|state| match state.loops.get_mut(name) {
+            Some(record) if record.event_pending => {
                 record.event_pending = false;
+                let change = Change::EventDelivered {
+                    name: name.to_owned(),
+                };
+                Ok(((), Some(change)))
             }
-            Ok(())
+            _ => Ok(((), None)),
         })
         .await
     }
@@ -549,7 +525,7 @@ impl Store {
     }
 }
 
-fn live_mut<'a>(state: &'a mut State, name: &str) -> Result<&'a mut LoopRecord, LoopError> {
+fn live_mut<'a>(state: &'a mut Table, name: &str) -> Result<&'a mut LoopRecord, LoopError> {
     match state.loops.get_mut(name) {
         Some(record) if !record.deleted => Ok(record),
         _ => Err(LoopError::NotFound {
