@@ -90,10 +90,9 @@ async fn run(items: usize) {
     );
     let flow = local.flow_definition_arn("bench");
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let s3 =
-        a2i_local::s3::EmbeddedS3::new(dir.path(), a2i_local::Credentials::default(), "us-east-1")
-            .expect("an embedded S3")
-            .in_process_client();
+    let s3 = a2i_local::EmbeddedS3::new(dir.path(), a2i_local::Credentials::default(), "us-east-1")
+        .expect("an embedded S3")
+        .in_process_client();
     s3.create_bucket()
         .bucket(BUCKET)
         .send()

@@ -14,7 +14,7 @@ pub const REGION: &str = "us-east-1";
 
 /// The real S3 SDK client over a2i-local's embedded S3 on `dir` (no port, no network).
 pub fn local_s3(dir: &Path) -> aws_sdk_s3::Client {
-    a2i_local::s3::EmbeddedS3::new(dir, a2i_local::Credentials::default(), REGION)
+    a2i_local::EmbeddedS3::new(dir, a2i_local::Credentials::default(), REGION)
         .expect("the test directory can hold an embedded S3")
         .in_process_client()
 }

@@ -128,11 +128,6 @@ impl Engine {
         &self.output
     }
 
-    /// The default region.
-    pub fn default_region(&self) -> &str {
-        &self.settings.default_region
-    }
-
     /// StartHumanLoop.
     pub async fn start(&self, new: NewLoop) -> Result<Started, LoopError> {
         let started = self.store.start(new).await?;

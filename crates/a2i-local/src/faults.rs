@@ -95,11 +95,6 @@ impl Faults {
         }
     }
 
-    /// The configuration.
-    pub fn config(&self) -> &FaultConfig {
-        &self.config
-    }
-
     /// What the knobs did so far.
     pub fn stats(&self) -> FaultStats {
         FaultStats {

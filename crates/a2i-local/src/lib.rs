@@ -77,31 +77,35 @@
 
 #![warn(missing_docs)]
 
-pub mod arn;
-pub mod background;
-pub mod control;
-pub mod engine;
-pub mod events;
-pub mod faults;
-pub mod http;
-pub mod local;
-pub mod loops;
-pub mod output;
-pub mod runtime;
-pub mod s3;
+mod arn;
+mod background;
+mod control;
+mod engine;
+mod events;
+mod faults;
+mod http;
+mod local;
+mod loops;
+mod output;
+mod runtime;
+mod s3;
 mod s3_backend;
 mod s3_conditions;
 mod s3_listing;
-pub mod s3_notify;
+mod s3_notify;
 mod s3_store;
-pub mod server;
-pub mod sinks;
+mod server;
+mod sinks;
 
+pub use arn::{ArnError, FlowDefinitionArn};
+pub use control::PendingLoop;
 pub use engine::{Ended, EngineError};
 pub use events::{DeliveryOutcome, RetryPolicy};
 pub use faults::{FaultConfig, FaultStats};
 pub use local::{LocalA2i, LocalA2iBuilder, LocalA2iHandle, NoInputPath, StartError};
+pub use local::{DEFAULT_ACCOUNT, DEFAULT_OUTPUT_PATH, DEFAULT_REGION, STATE_FILE};
 pub use loops::{FailureCode, LoopRecord, LoopStatus};
+pub use loops::{LoopError, NewLoop};
 pub use output::{OutputDocument, S3Location, WorkerAnswer};
-pub use s3::Credentials;
+pub use s3::{Credentials, EmbeddedS3, S3SetupError, WriteReceipt};
 pub use sinks::{EventCallback, EventSink, SinkError};

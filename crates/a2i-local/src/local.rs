@@ -16,7 +16,7 @@ use crate::control::PendingLoop;
 use crate::engine::{Ended, Engine, EngineError, EngineSettings};
 use crate::events::{Deliverer, DeliveryOutcome, RetryPolicy};
 use crate::faults::{FaultConfig, FaultStats, Faults};
-use crate::loops::{FailureCode, LoopError, LoopRecord, Store};
+use crate::loops::{FailureCode, LoopError, LoopRecord, NewLoop, Store};
 use crate::output::{OutputWriter, S3Location, WorkerAnswer};
 use crate::s3::{Credentials, EmbeddedS3, S3SetupError};
 use crate::s3_notify::{InputNotifications, S3Front};
@@ -599,9 +599,10 @@ impl LocalA2iHandle {
         ]
     }
 
-    /// The engine, for code that needs more than the handle offers.
-    pub fn engine(&self) -> &Arc<Engine> {
-        &self.engine
+    /// Starts a loop in-process, as StartHumanLoop does but without the A2I port (and so
+    /// without its fault knobs): the new loop, or the active one a same request found.
+    pub async fn start_loop(&self, new: NewLoop) -> Result<LoopRecord, LoopError> {
+        Ok(self.engine.start(new).await?.record().clone())
     }
 
     /// A loop as the runtime holds it (deleted loops are not found).

@@ -40,13 +40,13 @@ struct ServeArgs {
     #[arg(long, env = "A2I_LOCAL_DATA_DIR")]
     data_dir: Option<PathBuf>,
     /// Region used where a flow-definition ARN has none, and for clients.
-    #[arg(long, default_value = a2i_local::local::DEFAULT_REGION)]
+    #[arg(long, default_value = a2i_local::DEFAULT_REGION)]
     region: String,
     /// Account of the example flow-definition ARN printed at start.
-    #[arg(long, default_value = a2i_local::local::DEFAULT_ACCOUNT)]
+    #[arg(long, default_value = a2i_local::DEFAULT_ACCOUNT)]
     account: String,
     /// The flow definition's S3OutputPath: where output.json files go.
-    #[arg(long, default_value = a2i_local::local::DEFAULT_OUTPUT_PATH)]
+    #[arg(long, default_value = a2i_local::DEFAULT_OUTPUT_PATH)]
     output_path: String,
     /// POST status-change events to this URL (repeatable), e.g.
     /// http://127.0.0.1:9000/2015-03-31/functions/status-handler/invocations

@@ -171,10 +171,9 @@ async fn the_control_surface_works_while_every_a2i_call_fails() {
     // Start the loop in-process (the A2I port is failing every call).
     local
         .handle
-        .engine()
-        .start(a2i_local::loops::NewLoop {
+        .start_loop(a2i_local::NewLoop {
             name: "under-fire".into(),
-            flow_definition: a2i_local::arn::FlowDefinitionArn::parse(FLOW).unwrap(),
+            flow_definition: a2i_local::FlowDefinitionArn::parse(FLOW).unwrap(),
             input_content: "{}".into(),
             content_classifiers: None,
         })

@@ -5,7 +5,7 @@ mod common;
 
 use std::sync::{Arc, Mutex};
 
-use a2i_local::sinks::EventCallback;
+use a2i_local::EventCallback;
 use a2i_local::WorkerAnswer;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_sagemakera2iruntime::types::HumanLoopInput;

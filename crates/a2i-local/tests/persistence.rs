@@ -141,7 +141,7 @@ async fn without_a_data_dir_nothing_survives() {
     let first = LocalA2i::builder().start().await.unwrap();
     let dir = first.data_dir().to_owned();
     start_loop(&fast_a2i_client(&first), "ephemeral", serde_json::json!({})).await;
-    assert!(!dir.join(a2i_local::local::STATE_FILE).exists());
+    assert!(!dir.join(a2i_local::STATE_FILE).exists());
     first.shutdown().await;
     assert!(!dir.exists(), "the temp directory is removed");
     let second = LocalA2i::builder().start().await.unwrap();

@@ -5,7 +5,7 @@ mod common;
 
 use std::sync::{Arc, Mutex};
 
-use a2i_local::sinks::EventCallback;
+use a2i_local::EventCallback;
 use a2i_local::{FailureCode, RetryPolicy, WorkerAnswer};
 use aws_sdk_sagemakera2iruntime::types::HumanLoopStatus;
 use common::{raw, start, start_loop, start_with, FLOW};

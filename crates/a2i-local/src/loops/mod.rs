@@ -7,6 +7,4 @@ pub mod record;
 pub mod store;
 
 pub use record::{format_timestamp, ContentClassifier, FailureCode, LoopRecord, LoopStatus};
-pub use store::{
-    Cursor, Ending, ListPage, ListQuery, LoopError, NewLoop, SortOrder, Started, Store,
-};
+pub use store::{Cursor, Ending, ListQuery, LoopError, NewLoop, SortOrder, Started, Store};

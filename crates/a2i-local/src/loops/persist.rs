@@ -544,6 +544,7 @@ impl Durable {
 /// The journal of a durable table: queues changes to its writer thread.
 #[derive(Debug)]
 pub struct Journal {
+    #[cfg(test)]
     paths: Paths,
     sender: mpsc::Sender<Append>,
     last_ticket: AtomicU64,
@@ -610,6 +611,7 @@ impl Journal {
             .spawn(move || writer.run())
             .map_err(spawn_error)?;
         Ok(Self {
+            #[cfg(test)]
             paths,
             sender,
             last_ticket: AtomicU64::new(0),
@@ -617,7 +619,8 @@ impl Journal {
         })
     }
 
-    /// The files.
+    /// The files (tests reopen them).
+    #[cfg(test)]
     pub fn paths(&self) -> &Paths {
         &self.paths
     }

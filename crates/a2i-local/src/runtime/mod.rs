@@ -8,4 +8,4 @@ pub mod validate;
 pub mod wire;
 
 pub use error::ApiError;
-pub use routes::{handle, Operation, CONTROL_PREFIX};
+pub use routes::handle;
