@@ -6,12 +6,14 @@
 //!
 //! `cargo bench --bench coldstart` builds the release bootstraps (the deployable artifacts:
 //! the release profile, into `<target>/coldstart`, because `cargo bench` holds the lock of
-//! `<target>/release`) and alternates `COLDSTART_PASSES` passes (default 7) of hello-world,
-//! start handler and status handler, each with `COLDSTART_WARM` warm invocations (default 5).
+//! `<target>/release`) and runs `COLDSTART_PASSES` passes (default 7) of hello-world, start
+//! handler and status handler, in an order that rotates from pass to pass, each with
+//! `COLDSTART_WARM` warm invocations (default 5).
 //! It prints the medians of init, first invocation, warm invocation and peak RSS, and the
 //! ratio of each function's init to the hello-world's (the goal is ≤ 2×).
-//! `COLDSTART_BIN_DIR=DIR` measures the three binaries found in `DIR` instead of building
-//! (to compare two builds side by side).
+//! `COLDSTART_BIN_DIR=DIR` measures the three binaries found in `DIR` instead of building;
+//! `COLDSTART_BASELINE_DIR=DIR` adds the `start-handler` and `status-handler` of `DIR` (another
+//! build, say main's) to every pass, so two builds are compared side by side in one run.
 //!
 //! Under `cargo test` one short pass runs on the debug binaries (the hello-world is this
 //! benchmark binary itself, re-executed), so the benchmark cannot rot; its numbers mean
@@ -70,7 +72,7 @@ impl Samples {
         rss.sort_unstable();
         let rss_mib = rss.get(rss.len() / 2).map_or(0.0, |k| *k as f64 / 1024.0);
         format!(
-            "{name:<16} {:>9.2} {:>10.2} {:>9.2} {:>14.1}",
+            "{name:<18} {:>9.2} {:>10.2} {:>9.2} {:>14.1}",
             ms(median(&self.init)),
             ms(median(&self.first)),
             ms(median(&self.warm)),
@@ -109,16 +111,24 @@ fn release_binaries() -> Binaries {
                 target.display()
             );
             let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-            let status = std::process::Command::new(cargo)
-                .args(["build", "--release", "--locked", "--target-dir"])
-                .arg(&target)
-                .args(["-p", "a2i-review", "-p", "lambda-harness"])
-                .args(["--bin", "start-handler", "--bin", "status-handler"])
-                .args(["--bin", "hello-bootstrap"])
-                .current_dir(env!("CARGO_MANIFEST_DIR"))
-                .status()
-                .expect("cargo build runs");
-            assert!(status.success(), "the release build failed");
+            // One package per build: built together, cargo would unify their features and
+            // the functions would not be the binaries `cargo build --release` deploys.
+            for (package, bins) in [
+                ("a2i-review", &["start-handler", "status-handler"][..]),
+                ("lambda-harness", &["hello-bootstrap"][..]),
+            ] {
+                let mut build = std::process::Command::new(&cargo);
+                build
+                    .args(["build", "--release", "--locked", "--target-dir"])
+                    .arg(&target)
+                    .args(["-p", package])
+                    .current_dir(env!("CARGO_MANIFEST_DIR"));
+                for bin in bins {
+                    build.args(["--bin", bin]);
+                }
+                let status = build.status().expect("cargo build runs");
+                assert!(status.success(), "the release build of {package} failed");
+            }
             target.join("release")
         }
     };
@@ -313,6 +323,22 @@ async fn run(
     (init, invocations, report.peak_rss_kib)
 }
 
+/// What a bootstrap is given.
+#[derive(Clone, Copy, PartialEq)]
+enum Role {
+    Hello,
+    Start,
+    Status,
+}
+
+/// One bootstrap measured in every pass.
+struct Variant {
+    name: String,
+    role: Role,
+    path: PathBuf,
+    samples: Samples,
+}
+
 fn main() {
     if std::env::var_os(HELLO_ROLE).is_some() {
         return run_hello_world();
@@ -333,6 +359,31 @@ fn main() {
     } else {
         (test_binaries(), 1, 1)
     };
+    let variant = |name: &str, role, path: &Path| Variant {
+        name: name.into(),
+        role,
+        path: path.to_path_buf(),
+        samples: Samples::default(),
+    };
+    let mut variants = vec![
+        variant("hello-world", Role::Hello, &binaries.hello),
+        variant("start-handler", Role::Start, &binaries.start),
+        variant("status-handler", Role::Status, &binaries.status),
+    ];
+    // Another build of the functions, measured in the same passes (side by side).
+    if let Some(dir) = std::env::var_os("COLDSTART_BASELINE_DIR").filter(|_| measuring) {
+        let dir = PathBuf::from(dir);
+        variants.push(variant(
+            "start (baseline)",
+            Role::Start,
+            &dir.join("start-handler"),
+        ));
+        variants.push(variant(
+            "status (baseline)",
+            Role::Status,
+            &dir.join("status-handler"),
+        ));
+    }
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -342,74 +393,43 @@ fn main() {
         let mut local = Local::start().await;
         let start_env = local.start_handler_env();
         let status_env = local.status_handler_env();
-        let (mut hello, mut start, mut status) =
-            (Samples::default(), Samples::default(), Samples::default());
+        let mut uploads = 0;
         for pass in 0..passes {
-            // Events are prepared before any bootstrap runs, so that a2i-local's work is not
-            // measured: one new object per start-handler invocation (new loops each time).
-            let mut s3_events = Vec::new();
-            for i in 0..=warm {
-                s3_events.push(local.upload(&format!("pass-{pass}-{i}.jsonl")).await);
+            // Rotate the order, so that no bootstrap always runs right after another.
+            let n = variants.len();
+            for k in 0..n {
+                let v = &mut variants[(pass + k) % n];
+                // Events are prepared before the bootstrap starts, so a2i-local's work is not
+                // measured: a new object per start-handler invocation (new loops each time),
+                // and for the status handler loops started earlier, answered now.
+                let mut events = Vec::new();
+                for _ in 0..=warm {
+                    events.push(match v.role {
+                        Role::Hello => json!({"hello": "world"}),
+                        Role::Start => {
+                            uploads += 1;
+                            local.upload(&format!("object-{uploads}.jsonl")).await
+                        }
+                        Role::Status => local.answer_one().await,
+                    });
+                }
+                let (env, check): (&[(String, String)], fn(&Value)) = match v.role {
+                    Role::Hello => (&binaries.hello_env, |_| {}),
+                    Role::Start => (&start_env, |summary| {
+                        assert_eq!(summary["failed"], 0, "{summary}");
+                        assert_eq!(summary["flagged"], 3, "{summary}");
+                    }),
+                    Role::Status => (&status_env, |out| {
+                        assert_eq!(out["outcome"], "written", "{out}");
+                    }),
+                };
+                let (init, invocations, rss) = run(&v.path, &v.name, env, events, check).await;
+                v.samples.add(init, &invocations, rss);
             }
-            let hello_events = vec![json!({"hello": "world"}); warm + 1];
-
-            // Alternate the order, so that neither benefits from running second.
-            let hello_first = pass % 2 == 0;
-            if hello_first {
-                let r = run(
-                    &binaries.hello,
-                    "hello",
-                    &binaries.hello_env,
-                    hello_events.clone(),
-                    |_| {},
-                )
-                .await;
-                hello.add(r.0, &r.1, r.2);
-            }
-            let r = run(
-                &binaries.start,
-                "start-handler",
-                &start_env,
-                s3_events,
-                |summary| {
-                    assert_eq!(summary["failed"], 0, "{summary}");
-                    assert_eq!(summary["flagged"], 3, "{summary}");
-                },
-            )
-            .await;
-            start.add(r.0, &r.1, r.2);
-            if !hello_first {
-                let r = run(
-                    &binaries.hello,
-                    "hello",
-                    &binaries.hello_env,
-                    hello_events,
-                    |_| {},
-                )
-                .await;
-                hello.add(r.0, &r.1, r.2);
-            }
-
-            // Status events of loops this pass started (answered now, before the handler runs).
-            let mut status_events = Vec::new();
-            for _ in 0..=warm {
-                status_events.push(local.answer_one().await);
-            }
-            let r = run(
-                &binaries.status,
-                "status-handler",
-                &status_env,
-                status_events,
-                |out| {
-                    assert_eq!(out["outcome"], "written", "{out}");
-                },
-            )
-            .await;
-            status.add(r.0, &r.1, r.2);
         }
 
         println!(
-            "cold start, {passes} alternating passes, {warm} warm invocations each (medians){}",
+            "cold start, {passes} passes in rotating order, {warm} warm invocations each (medians){}",
             if measuring {
                 ""
             } else {
@@ -417,23 +437,18 @@ fn main() {
             }
         );
         println!(
-            "{:<16} {:>9} {:>10} {:>9} {:>14}",
-            "bootstrap", "init ms", "first ms", "warm ms", "peak RSS MiB"
+            "{:<18} {:>9} {:>10} {:>9} {:>14} {:>11}",
+            "bootstrap", "init ms", "first ms", "warm ms", "peak RSS MiB", "init/hello"
         );
-        for (name, s) in [
-            ("hello-world", &hello),
-            ("start-handler", &start),
-            ("status-handler", &status),
-        ] {
-            println!("{}", s.row(name));
-        }
-        let hello_init = median(&hello.init).as_secs_f64();
-        for (name, s) in [("start-handler", &start), ("status-handler", &status)] {
+        let hello_init = median(&variants[0].samples.init).as_secs_f64();
+        for v in &variants {
             println!(
-                "{name} init / hello-world init = {:.2}x (goal <= 2x)",
-                median(&s.init).as_secs_f64() / hello_init
+                "{} {:>10.2}x",
+                v.samples.row(&v.name),
+                median(&v.samples.init).as_secs_f64() / hello_init
             );
         }
+        println!("goal: start-handler init <= 2x the hello-world's");
         local.handle.shutdown().await;
     });
 }
