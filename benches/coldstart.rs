@@ -323,6 +323,9 @@ async fn run(
     (init, invocations, report.peak_rss_kib)
 }
 
+/// An environment variable.
+type Var = (String, String);
+
 /// What a bootstrap is given.
 #[derive(Clone, Copy, PartialEq)]
 enum Role {
@@ -413,7 +416,7 @@ fn main() {
                         Role::Status => local.answer_one().await,
                     });
                 }
-                let (env, check): (&[(String, String)], fn(&Value)) = match v.role {
+                let (env, check): (&[Var], fn(&Value)) = match v.role {
                     Role::Hello => (&binaries.hello_env, |_| {}),
                     Role::Start => (&start_env, |summary| {
                         assert_eq!(summary["failed"], 0, "{summary}");
