@@ -27,7 +27,44 @@ pub struct Item {
     /// One-based line number, for JSON Lines.
     pub line: Option<u64>,
     /// The item.
-    pub value: Value,
+    pub body: ItemBody,
+}
+
+/// An item as read: parsed, or a whole JSON document kept as its checked bytes.
+///
+/// A whole document (no `ITEMS_PATH`) is not parsed into a [`Value`] up front: a large
+/// Textract response costs about 11 times its size as a `Value`, and conditions that only
+/// read form pairs evaluate it from the bytes
+/// ([`ActivationConditions::evaluate_slice`](crate::conditions::ActivationConditions::evaluate_slice)).
+/// The bytes were checked to be exactly what `serde_json` parses into a `Value` (same
+/// grammar, number range, escapes and nesting limit), so [`ItemBody::into_value`] does not
+/// fail on them, and an invalid document is still one fault of the whole object.
+#[derive(Clone, PartialEq)]
+pub enum ItemBody {
+    /// An item already parsed: a JSON Lines line or an element chosen by `ITEMS_PATH`.
+    Parsed(Value),
+    /// A whole JSON document, without its byte order mark, valid JSON.
+    Document(Vec<u8>),
+}
+
+impl ItemBody {
+    /// The item as a [`Value`], parsing a document's bytes.
+    pub fn into_value(self) -> Result<Value, serde_json::Error> {
+        match self {
+            Self::Parsed(value) => Ok(value),
+            Self::Document(bytes) => serde_json::from_slice(&bytes),
+        }
+    }
+}
+
+impl std::fmt::Debug for ItemBody {
+    // A document can be tens of megabytes: its length says enough in a debug dump.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Parsed(value) => f.debug_tuple("Parsed").field(value).finish(),
+            Self::Document(bytes) => write!(f, "Document({} bytes)", bytes.len()),
+        }
+    }
 }
 
 /// Something that kept an item (or the whole object) from being read.
@@ -71,7 +108,8 @@ pub fn is_json_lines_key(key: &str) -> bool {
 /// Splits an object's body into items.
 ///
 /// JSON Lines (by key extension or `DOCUMENT_FORMAT=jsonl`) are streamed. Anything else is
-/// read whole and parsed as one JSON document; with `DOCUMENT_FORMAT=auto`, a body that is
+/// read whole as one JSON document: checked and handed on as bytes ([`ItemBody::Document`])
+/// when it is the item, parsed when `ITEMS_PATH` selects items in it; with `DOCUMENT_FORMAT=auto`, a body that is
 /// not one document but is several JSON lines is taken as JSON Lines.
 pub async fn items<R>(
     mut body: R,
@@ -109,8 +147,18 @@ where
             "the object is empty: expected a JSON document or JSON Lines".into(),
         ));
     }
-    match serde_json::from_slice::<Value>(&bytes) {
-        Ok(doc) => json_document(doc, items_path),
+    let checked = match items_path {
+        // The whole document is the item: checked, not parsed (see [`ItemBody`]).
+        None => check_json(&bytes).map(|()| None),
+        Some(path) => serde_json::from_slice::<Value>(&bytes).map(|doc| Some((doc, path))),
+    };
+    match checked {
+        Ok(None) => Box::pin(stream::iter([Ok(Item {
+            index: 0,
+            line: None,
+            body: ItemBody::Document(bytes),
+        })])),
+        Ok(Some((doc, path))) => json_document(doc, path),
         Err(e) if format == DocumentFormat::Auto && looks_like_json_lines(&bytes) => {
             tracing::debug!(error = %e, "not one JSON document; reading as JSON Lines");
             json_lines(std::io::Cursor::new(bytes))
@@ -134,18 +182,74 @@ fn looks_like_json_lines(bytes: &[u8]) -> bool {
     }
 }
 
+/// Checks that `bytes` are one JSON document exactly as `serde_json::from_slice::<Value>`
+/// would parse it, with the same error (message, line and column), without building it.
+///
+/// Every token goes through serde_json's own `deserialize_any`, as a `Value` does: numbers
+/// are parsed (so `1e999999` is "number out of range"), strings are decoded (escapes,
+/// surrogates, UTF-8), nesting is limited to 128. `serde::de::IgnoredAny` would be cheaper
+/// but is not the same check: serde_json skips its numbers and strings by their syntax only.
+pub fn check_json(bytes: &[u8]) -> Result<(), serde_json::Error> {
+    use serde::Deserialize;
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    Checked::deserialize(&mut de)?;
+    de.end()
+}
+
+/// A JSON value read token by token and dropped: nothing is allocated but serde_json's
+/// scratch buffer for strings with escapes.
+struct Checked;
+
+impl<'de> serde::Deserialize<'de> for Checked {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(CheckedVisitor)
+    }
+}
+
+struct CheckedVisitor;
+
+impl<'de> serde::de::Visitor<'de> for CheckedVisitor {
+    type Value = Checked;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_unit<E>(self) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Checked, A::Error> {
+        while seq.next_element::<Checked>()?.is_some() {}
+        Ok(Checked)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Checked, A::Error> {
+        while map.next_key::<Checked>()?.is_some() {
+            map.next_value::<Checked>()?;
+        }
+        Ok(Checked)
+    }
+}
+
 fn fault(f: ItemFault) -> Items {
     Box::pin(stream::iter([Err(f)]))
 }
 
-fn json_document(doc: Value, items_path: Option<&JsonPath>) -> Items {
-    let Some(path) = items_path else {
-        return Box::pin(stream::iter([Ok(Item {
-            index: 0,
-            line: None,
-            value: doc,
-        })]));
-    };
+/// The items `ITEMS_PATH` selects in a parsed document.
+fn json_document(doc: Value, path: &JsonPath) -> Items {
     let nodes = path.query(&doc).all();
     let values: Vec<Value> = match nodes.as_slice() {
         [] => {
@@ -179,7 +283,7 @@ fn json_document(doc: Value, items_path: Option<&JsonPath>) -> Items {
             Ok(Item {
                 index: i as u64,
                 line: None,
-                value,
+                body: ItemBody::Parsed(value),
             })
         },
     )))
@@ -263,7 +367,7 @@ where
                     .map(|value| Item {
                         index,
                         line: Some(line),
-                        value,
+                        body: ItemBody::Parsed(value),
                     })
                     .map_err(|e| {
                         ItemFault::content(
@@ -300,21 +404,99 @@ mod tests {
 
     fn values(r: &[Result<Item, ItemFault>]) -> Vec<Value> {
         r.iter()
-            .map(|i| i.as_ref().unwrap().value.clone())
+            .map(|i| i.as_ref().unwrap().body.clone().into_value().unwrap())
             .collect()
     }
 
     #[tokio::test]
-    async fn a_json_document_is_one_item() {
-        let r = collect("{\n  \"a\": 1\n}\n", "x.json", DocumentFormat::Auto, None).await;
+    async fn a_json_document_is_one_item_kept_as_its_bytes() {
+        let text = "{\n  \"a\": 1\n}\n";
+        let r = collect(text, "x.json", DocumentFormat::Auto, None).await;
         assert_eq!(
             r,
             vec![Ok(Item {
                 index: 0,
                 line: None,
-                value: json!({"a": 1})
+                body: ItemBody::Document(text.as_bytes().to_vec())
             })]
         );
+        assert_eq!(values(&r), vec![json!({"a": 1})]);
+        // Without its byte order mark.
+        let r = collect(&format!("\u{feff}{text}"), "x", DocumentFormat::Json, None).await;
+        assert_eq!(
+            r[0].as_ref().unwrap().body,
+            ItemBody::Document(text.as_bytes().to_vec())
+        );
+    }
+
+    #[test]
+    fn a_documents_bytes_become_the_value_serde_json_parses() {
+        let text =
+            r#"{"zeta": [1, 2.5, -3, 1e3, null, true], "alpha": {"s": "\u00e9\n\ud83d\ude00"}}"#;
+        let value = ItemBody::Document(text.as_bytes().to_vec())
+            .into_value()
+            .unwrap();
+        assert_eq!(value, serde_json::from_str::<Value>(text).unwrap());
+        // Keys keep their order (preserve_order), as the loop input needs.
+        assert_eq!(
+            value.to_string(),
+            r#"{"zeta":[1,2.5,-3,1000.0,null,true],"alpha":{"s":"é\n😀"}}"#
+        );
+        assert_eq!(
+            ItemBody::Parsed(json!([1])).into_value().unwrap(),
+            json!([1])
+        );
+        let debug = format!("{:?}", ItemBody::Document(b"{\"secret\": 1}".to_vec()));
+        assert_eq!(debug, "Document(13 bytes)");
+    }
+
+    #[test]
+    fn the_check_fails_exactly_where_and_as_parsing_a_value_does() {
+        let deep_ok = format!("{}{}", "[".repeat(128), "]".repeat(128));
+        let too_deep = format!("{}{}", "[".repeat(129), "]".repeat(129));
+        let mut cases: Vec<Vec<u8>> = [
+            "{\"a\": 1}",
+            "  [1, \"x\", {\"b\": null}]  \n",
+            "{\"a\": 1e999999}",
+            "{\"Geometry\": [1, -1e400]}",
+            "{\"a\": \"\\ud800\"}",
+            "{\"a\": \"\\ud800x\"}",
+            "{\"a\": \"\\q\"}",
+            "{\"a\": \"tab\there\"}",
+            "{\"a\": \"\u{1}\"}",
+            "{\"a\": 1} trailing",
+            "{\"a\": 1,}",
+            "{\"a\" 1}",
+            "{1: 2}",
+            "[01]",
+            "[1.]",
+            "[-]",
+            "{\"a\": tru}",
+            "{\"a\": 1, \"a\": 2}",
+            "\"\\u00e9\"",
+            &deep_ok,
+            &too_deep,
+        ]
+        .iter()
+        .map(|s| s.as_bytes().to_vec())
+        .collect();
+        cases.push(b"{\"a\": \"\xff\xfe\"}".to_vec()); // not UTF-8, inside a string
+        cases.push(b"{\"\xc3\": 1}".to_vec()); // not UTF-8, inside a key
+        for case in cases {
+            let expected = serde_json::from_slice::<Value>(&case).map(|_| ());
+            let got = check_json(&case);
+            assert_eq!(
+                got.as_ref().map_err(ToString::to_string),
+                expected.as_ref().map_err(ToString::to_string),
+                "{}",
+                String::from_utf8_lossy(&case)
+            );
+        }
+        // Why not IgnoredAny: serde_json skips numbers by syntax, accepting what a Value
+        // refuses.
+        let out_of_range = b"{\"a\": 1e999999}";
+        assert!(serde_json::from_slice::<serde::de::IgnoredAny>(out_of_range).is_ok());
+        assert!(check_json(out_of_range).is_err());
     }
 
     #[tokio::test]
@@ -355,7 +537,7 @@ mod tests {
             Ok(Item {
                 index: 0,
                 line: Some(1),
-                value: json!({"n": 1})
+                body: ItemBody::Parsed(json!({"n": 1}))
             })
         );
         let bad = r[1].as_ref().unwrap_err();
@@ -373,7 +555,7 @@ mod tests {
             Ok(Item {
                 index: 3,
                 line: Some(4),
-                value: json!({"n": 4})
+                body: ItemBody::Parsed(json!({"n": 4}))
             })
         );
     }

@@ -21,9 +21,9 @@ use futures::StreamExt;
 use serde_json::Value;
 use tracing::Instrument;
 
-use crate::conditions::ActivationConditions;
+use crate::conditions::{ActivationConditions, EvaluationError, SliceError};
 use crate::config::{ConditionsSource, DocumentFormat, StartConfig};
-use crate::document::{Item, ItemFault};
+use crate::document::{Item, ItemBody, ItemFault};
 use crate::loop_input::{ItemSource, LoopInput};
 use crate::loop_name::loop_name;
 use crate::s3_event::{self, CreatedObject, Notification, RecordOutcome};
@@ -222,8 +222,12 @@ impl StartHandler {
     }
 
     /// Evaluates one item and starts its loop when it is flagged.
+    ///
+    /// A whole JSON document is evaluated from its bytes when the conditions only read
+    /// Textract form pairs ([`ActivationConditions::evaluate_slice`]), so a large response
+    /// is parsed into a [`Value`] only when it is flagged and its loop input needs it.
     async fn process_item(&self, object: &ObjectRef, item: Item) -> ItemOutcome {
-        let Item { index, line, value } = item;
+        let Item { index, line, body } = item;
         let fail = |reason: String, loop_name: Option<String>, retryable: bool, flagged: bool| {
             ItemOutcome::Failed {
                 failure: Failure {
@@ -235,22 +239,45 @@ impl StartHandler {
                 flagged,
             }
         };
-        let evaluation = match self.conditions.evaluate(&value) {
-            Ok(e) => e,
-            Err(e) => {
-                tracing::error!(item_index = index, line, error = %e, "item could not be evaluated");
-                return fail(
-                    format!("the activation conditions cannot be evaluated on this item: {e}"),
-                    None,
-                    false,
-                    false,
-                );
+        let not_evaluable = |e: EvaluationError| {
+            tracing::error!(item_index = index, line, error = %e, "item could not be evaluated");
+            fail(
+                format!("the activation conditions cannot be evaluated on this item: {e}"),
+                None,
+                false,
+                false,
+            )
+        };
+        let (evaluation, body) = match body {
+            ItemBody::Document(bytes) if self.conditions.reads_only_form_pairs() => {
+                match self.conditions.evaluate_slice(&bytes) {
+                    Ok(e) => (e, ItemBody::Document(bytes)),
+                    Err(SliceError::Evaluation(e)) => return not_evaluable(e),
+                    // The document was checked when it was read, so this does not happen;
+                    // if it did, it is the object's fault, as it would have been then.
+                    Err(SliceError::NotJson(e)) => return not_json(object, e),
+                }
+            }
+            body => {
+                let value = match body.into_value() {
+                    Ok(v) => v,
+                    Err(e) => return not_json(object, e.to_string()),
+                };
+                match self.conditions.evaluate(&value) {
+                    Ok(e) => (e, ItemBody::Parsed(value)),
+                    Err(e) => return not_evaluable(e),
+                }
             }
         };
         if !evaluation.flagged {
             tracing::debug!(item_index = index, "no condition holds; skipped");
             return ItemOutcome::Skipped;
         }
+        // The bytes are dropped as soon as the Value is built.
+        let value = match body.into_value() {
+            Ok(v) => v,
+            Err(e) => return not_json(object, e.to_string()),
+        };
         let name = loop_name(self.loop_name_prefix.as_deref(), object, index);
         let source = ItemSource {
             object: object.clone(),
@@ -275,6 +302,23 @@ impl StartHandler {
                 fail(reason, Some(name), retryable, true)
             }
         }
+    }
+}
+
+/// A document that turned out not to be JSON after it was read: the fault of the whole
+/// object, worded as [`crate::document::items`] words it.
+fn not_json(object: &ObjectRef, error: String) -> ItemOutcome {
+    ItemOutcome::Failed {
+        failure: fault_failure(
+            object,
+            ItemFault {
+                index: None,
+                line: None,
+                reason: format!("the object is not valid JSON: {error}"),
+                retryable: false,
+            },
+        ),
+        flagged: false,
     }
 }
 
