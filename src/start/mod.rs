@@ -21,7 +21,7 @@ use futures::StreamExt;
 use serde_json::Value;
 use tracing::Instrument;
 
-use crate::conditions::{ActivationConditions, EvaluationError, SliceError};
+use crate::conditions::{ActivationConditions, Evaluation, EvaluationError, SliceError};
 use crate::config::{ConditionsSource, DocumentFormat, StartConfig};
 use crate::document::{Item, ItemBody, ItemFault};
 use crate::loop_input::{ItemSource, LoopInput};
@@ -248,26 +248,12 @@ impl StartHandler {
                 false,
             )
         };
-        let (evaluation, body) = match body {
-            ItemBody::Document(bytes) if self.conditions.reads_only_form_pairs() => {
-                match self.conditions.evaluate_slice(&bytes) {
-                    Ok(e) => (e, ItemBody::Document(bytes)),
-                    Err(SliceError::Evaluation(e)) => return not_evaluable(e),
-                    // The document was checked when it was read, so this does not happen;
-                    // if it did, it is the object's fault, as it would have been then.
-                    Err(SliceError::NotJson(e)) => return not_json(object, e),
-                }
-            }
-            body => {
-                let value = match body.into_value() {
-                    Ok(v) => v,
-                    Err(e) => return not_json(object, e.to_string()),
-                };
-                match self.conditions.evaluate(&value) {
-                    Ok(e) => (e, ItemBody::Parsed(value)),
-                    Err(e) => return not_evaluable(e),
-                }
-            }
+        let (evaluation, body) = match evaluate_item(&self.conditions, body) {
+            Ok(judged) => judged,
+            Err(SliceError::Evaluation(e)) => return not_evaluable(e),
+            // A document is checked when it is read, so this does not happen; if it did, it
+            // is the object's fault, as it would have been then.
+            Err(SliceError::NotJson(e)) => return not_json(object, e),
         };
         if !evaluation.flagged {
             tracing::debug!(item_index = index, "no condition holds; skipped");
@@ -301,6 +287,32 @@ impl StartHandler {
                 tracing::error!(loop_name = %name, bucket = %object.bucket, key = %object.key, item_index = index, line, reason, retryable, outcome = "failed", "human loop not started");
                 fail(reason, Some(name), retryable, true)
             }
+        }
+    }
+}
+
+/// Evaluates the conditions on one item, as the start handler does, and hands the item back
+/// as the loop input will need it if it is flagged.
+///
+/// A whole document ([`ItemBody::Document`]) under conditions that only read Textract form
+/// pairs is evaluated from its bytes ([`ActivationConditions::evaluate_slice`]) and handed
+/// back as bytes; anything else is parsed (if need be), evaluated as a [`Value`], and handed
+/// back parsed. The decision, reasons and errors are the same either way.
+pub fn evaluate_item(
+    conditions: &ActivationConditions,
+    body: ItemBody,
+) -> Result<(Evaluation, ItemBody), SliceError> {
+    match body {
+        ItemBody::Document(bytes) if conditions.reads_only_form_pairs() => {
+            let evaluation = conditions.evaluate_slice(&bytes)?;
+            Ok((evaluation, ItemBody::Document(bytes)))
+        }
+        body => {
+            let value = body
+                .into_value()
+                .map_err(|e| SliceError::NotJson(e.to_string()))?;
+            let evaluation = conditions.evaluate(&value)?;
+            Ok((evaluation, ItemBody::Parsed(value)))
         }
     }
 }
