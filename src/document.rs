@@ -57,6 +57,22 @@ impl ItemBody {
     }
 }
 
+impl ItemBody {
+    /// Evaluates the conditions on the item without keeping a parse: a document is given to
+    /// [`ActivationConditions::evaluate_slice`](crate::conditions::ActivationConditions::evaluate_slice),
+    /// which reads it lean when it can. For tools that judge items and start nothing (the
+    /// start handler keeps the parse for a flagged item: [`crate::start::evaluate_item`]).
+    pub fn evaluate(
+        &self,
+        conditions: &crate::conditions::ActivationConditions,
+    ) -> Result<crate::conditions::Evaluation, crate::conditions::SliceError> {
+        match self {
+            Self::Parsed(value) => Ok(conditions.evaluate(value)?),
+            Self::Document(bytes) => conditions.evaluate_slice(bytes),
+        }
+    }
+}
+
 impl std::fmt::Debug for ItemBody {
     // A document can be tens of megabytes: its length says enough in a debug dump.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
