@@ -676,6 +676,18 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Arbitrary text made mostly of JSON's own characters: the check and a `Value`
+        /// parse agree on every input, error for error.
+        #[test]
+        fn the_check_agrees_with_a_value_parse_on_any_text(
+            text in r#"[\[\]{}",:0-9eE.+\-tnrufals\\ \n\x01é]{0,40}"#,
+        ) {
+            let expected = serde_json::from_str::<Value>(&text).map(|_| ()).map_err(|e| e.to_string());
+            proptest::prop_assert_eq!(check_json(text.as_bytes()).map_err(|e| e.to_string()), expected);
+        }
+    }
+
     #[test]
     fn json_lines_extensions() {
         assert!(is_json_lines_key("a/b.JSONL"));
