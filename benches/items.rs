@@ -19,7 +19,6 @@ use a2i_review::document::{self, ItemBody};
 use a2i_review::loop_input::{ItemSource, LoopInput};
 use a2i_review::loop_name::loop_name;
 use a2i_review::source::ObjectRef;
-use a2i_review::start::evaluate_item;
 use futures::StreamExt;
 use serde_json::{json, Value};
 
@@ -198,7 +197,7 @@ fn textract_conditions(which: &str) -> ActivationConditions {
 ///
 /// `before`: the object read whole and parsed into a `Value`, evaluated, and for a flagged
 /// item its loop input rendered (the start handler until issue 9 item 5). `after`: the
-/// start handler's item path now, [`document::items`] then [`evaluate_item`], the `Value`
+/// start handler's item path now, [`document::items`] then [`ItemBody::evaluate`], the `Value`
 /// built only for a flagged item.
 fn textract_child(variant: &str, which: &str, path: &Path) {
     use tokio::io::AsyncReadExt;
@@ -242,7 +241,7 @@ fn textract_child(variant: &str, which: &str, path: &Path) {
                     .await
                     .expect("one item")
                     .expect("a valid document");
-                evaluate_item(&conditions, item.body).expect("evaluable")
+                item.body.evaluate(&conditions).expect("evaluable")
             }
             other => panic!("unknown variant {other}"),
         }
@@ -345,8 +344,9 @@ fn textract_document(measuring: bool) {
             );
         }
     }
-    // What the document check costs, next to serde's IgnoredAny (cheaper, but it skips
-    // numbers and strings by their syntax only, so it accepts what a Value refuses).
+    // What the check of a document that is not flagged costs, next to serde's IgnoredAny
+    // (cheaper, but it skips numbers and strings by their syntax only, so it accepts what a
+    // Value refuses) and a Value parse.
     let bytes = std::fs::read(&path).expect("the generated file");
     let _ = std::fs::remove_file(&path);
     let time = |f: &dyn Fn()| {

@@ -16,6 +16,7 @@ use serde_json::Value;
 use serde_json_path::JsonPath;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt};
 
+use crate::conditions::{ActivationConditions, Evaluation, SliceError};
 use crate::config::DocumentFormat;
 
 /// One item of an object.
@@ -30,20 +31,19 @@ pub struct Item {
     pub body: ItemBody,
 }
 
-/// An item as read: parsed, or a whole JSON document kept as its checked bytes.
+/// An item as read: parsed, or a whole JSON document kept as its bytes.
 ///
-/// A whole document (no `ITEMS_PATH`) is not parsed into a [`Value`] up front: a large
-/// Textract response costs about 11 times its size as a `Value`, and conditions that only
-/// read form pairs evaluate it from the bytes
-/// ([`ActivationConditions::evaluate_slice`](crate::conditions::ActivationConditions::evaluate_slice)).
-/// The bytes were checked to be exactly what `serde_json` parses into a `Value` (same
-/// grammar, number range, escapes and nesting limit), so [`ItemBody::into_value`] does not
-/// fail on them, and an invalid document is still one fault of the whole object.
+/// A whole document (no `ITEMS_PATH`) is not parsed into a [`Value`] when it is read: a
+/// large Textract response costs about 11 times its size as a `Value`, and conditions that
+/// only read form pairs evaluate it from the bytes
+/// ([`ActivationConditions::evaluate_slice`]). Whether the bytes are JSON is decided when
+/// the item is evaluated ([`ItemBody::evaluate`]), exactly as a `Value` parse decides it;
+/// a document that is not is the fault of the whole object ([`not_json`]), as before.
 #[derive(Clone, PartialEq)]
 pub enum ItemBody {
     /// An item already parsed: a JSON Lines line or an element chosen by `ITEMS_PATH`.
     Parsed(Value),
-    /// A whole JSON document, without its byte order mark, valid JSON.
+    /// A whole JSON document, without its byte order mark, not parsed yet.
     Document(Vec<u8>),
 }
 
@@ -55,22 +55,70 @@ impl ItemBody {
             Self::Document(bytes) => serde_json::from_slice(&bytes),
         }
     }
-}
 
-impl ItemBody {
-    /// Evaluates the conditions on the item without keeping a parse: a document is given to
-    /// [`ActivationConditions::evaluate_slice`](crate::conditions::ActivationConditions::evaluate_slice),
-    /// which reads it lean when it can. For tools that judge items and start nothing (the
-    /// start handler keeps the parse for a flagged item: [`crate::start::evaluate_item`]).
+    /// Evaluates the conditions on the item and hands it back as a flagged item's loop input
+    /// needs it: parsed when flagged, as it came otherwise.
+    ///
+    /// A document under conditions that only read Textract form pairs is evaluated from its
+    /// bytes; it is parsed into a [`Value`] only when it is flagged, and otherwise checked
+    /// ([`check_json`]), so the decision, reasons and errors, [`SliceError::NotJson`] first,
+    /// are the ones parsing it up front gave. Anything else is parsed and evaluated.
     pub fn evaluate(
-        &self,
-        conditions: &crate::conditions::ActivationConditions,
-    ) -> Result<crate::conditions::Evaluation, crate::conditions::SliceError> {
+        self,
+        conditions: &ActivationConditions,
+    ) -> Result<(Evaluation, ItemBody), SliceError> {
+        match self {
+            Self::Document(bytes) if conditions.reads_only_form_pairs() => {
+                let evaluation = lean_checked(conditions, &bytes)?;
+                if !evaluation.flagged {
+                    return Ok((evaluation, Self::Document(bytes)));
+                }
+                // The parse is the check here; the bytes are freed when it is done.
+                let value = serde_json::from_slice(&bytes).map_err(slice_not_json)?;
+                Ok((evaluation, Self::Parsed(value)))
+            }
+            body => {
+                let value = body.into_value().map_err(slice_not_json)?;
+                let evaluation = conditions.evaluate(&value)?;
+                Ok((evaluation, Self::Parsed(value)))
+            }
+        }
+    }
+
+    /// Evaluates the conditions on the item, as [`evaluate`](Self::evaluate) does, keeping
+    /// nothing: for tools that judge items and start no loop.
+    pub fn decide(&self, conditions: &ActivationConditions) -> Result<Evaluation, SliceError> {
         match self {
             Self::Parsed(value) => Ok(conditions.evaluate(value)?),
+            Self::Document(bytes) if conditions.reads_only_form_pairs() => {
+                let evaluation = lean_checked(conditions, bytes)?;
+                if evaluation.flagged {
+                    check_json(bytes).map_err(slice_not_json)?;
+                }
+                Ok(evaluation)
+            }
+            // Not lean: evaluate_slice parses a Value, which is the check.
             Self::Document(bytes) => conditions.evaluate_slice(bytes),
         }
     }
+}
+
+/// `evaluate_slice` on a document, checked where its lean reading may have skipped over
+/// something a `Value` parse refuses: the result when it is not flagged or not evaluable.
+/// A flagged result is the caller's to check (by parsing, when it needs the `Value`).
+fn lean_checked(conditions: &ActivationConditions, bytes: &[u8]) -> Result<Evaluation, SliceError> {
+    match conditions.evaluate_slice(bytes) {
+        Ok(evaluation) if evaluation.flagged => Ok(evaluation),
+        // A Value parse would have refused the document before anything was evaluated.
+        result => {
+            check_json(bytes).map_err(slice_not_json)?;
+            result
+        }
+    }
+}
+
+fn slice_not_json(e: serde_json::Error) -> SliceError {
+    SliceError::NotJson(e.to_string())
 }
 
 impl std::fmt::Debug for ItemBody {
@@ -124,8 +172,8 @@ pub fn is_json_lines_key(key: &str) -> bool {
 /// Splits an object's body into items.
 ///
 /// JSON Lines (by key extension or `DOCUMENT_FORMAT=jsonl`) are streamed. Anything else is
-/// read whole as one JSON document: checked and handed on as bytes ([`ItemBody::Document`])
-/// when it is the item, parsed when `ITEMS_PATH` selects items in it; with `DOCUMENT_FORMAT=auto`, a body that is
+/// read whole as one JSON document: handed on as bytes ([`ItemBody::Document`]) when it is
+/// the item, parsed when `ITEMS_PATH` selects items in it; with `DOCUMENT_FORMAT=auto`, a body that is
 /// not one document but is several JSON lines is taken as JSON Lines.
 pub async fn items<R>(
     mut body: R,
@@ -163,28 +211,31 @@ where
             "the object is empty: expected a JSON document or JSON Lines".into(),
         ));
     }
-    let checked = match items_path {
-        // The whole document is the item: checked, not parsed (see [`ItemBody`]).
-        None => check_json(&bytes).map(|()| None),
-        Some(path) => serde_json::from_slice::<Value>(&bytes).map(|doc| Some((doc, path))),
-    };
-    match checked {
-        Ok(None) => Box::pin(stream::iter([Ok(Item {
+    // JSON Lines are sniffed first: a body whose first non-blank line is a JSON value with
+    // more non-blank lines after it cannot be one JSON document (the value ends on its line,
+    // and anything but whitespace after a document is an error), so this is the answer a
+    // failed parse would have led to, without parsing the whole body first.
+    if format == DocumentFormat::Auto && looks_like_json_lines(&bytes) {
+        tracing::debug!("not one JSON document but several JSON lines; reading as JSON Lines");
+        return json_lines(std::io::Cursor::new(bytes));
+    }
+    let Some(path) = items_path else {
+        // The whole document is the item: handed on as its bytes (see [`ItemBody`]).
+        return Box::pin(stream::iter([Ok(Item {
             index: 0,
             line: None,
             body: ItemBody::Document(bytes),
-        })])),
-        Ok(Some((doc, path))) => json_document(doc, path),
-        Err(e) if format == DocumentFormat::Auto && looks_like_json_lines(&bytes) => {
-            tracing::debug!(error = %e, "not one JSON document; reading as JSON Lines");
-            json_lines(std::io::Cursor::new(bytes))
-        }
-        Err(e) => fault(ItemFault::content(
-            None,
-            None,
-            format!("the object is not valid JSON: {e}"),
-        )),
+        })]));
+    };
+    match serde_json::from_slice::<Value>(&bytes) {
+        Ok(doc) => json_document(doc, path),
+        Err(e) => fault(not_json(e)),
     }
+}
+
+/// The fault of an object that is not one JSON document: the whole object's, not an item's.
+pub fn not_json(error: impl std::fmt::Display) -> ItemFault {
+    ItemFault::content(None, None, format!("the object is not valid JSON: {error}"))
 }
 
 /// Two or more non-blank lines, the first of which is a JSON value on its own.
@@ -193,7 +244,7 @@ fn looks_like_json_lines(bytes: &[u8]) -> bool {
         .split(|b| *b == b'\n')
         .filter(|l| !l.iter().all(u8::is_ascii_whitespace));
     match (lines.next(), lines.next()) {
-        (Some(first), Some(_)) => serde_json::from_slice::<Value>(first).is_ok(),
+        (Some(first), Some(_)) => check_json(first).is_ok(),
         _ => false,
     }
 }
@@ -404,7 +455,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    async fn collect(
+    async fn collect_raw(
         body: &str,
         key: &str,
         format: DocumentFormat,
@@ -418,6 +469,31 @@ mod tests {
             .await
     }
 
+    /// The items with every document parsed, as evaluation does: one that is not JSON
+    /// becomes the object's fault.
+    async fn collect(
+        body: &str,
+        key: &str,
+        format: DocumentFormat,
+        path: Option<&str>,
+    ) -> Vec<Result<Item, ItemFault>> {
+        collect_raw(body, key, format, path)
+            .await
+            .into_iter()
+            .map(|r| {
+                let Item { index, line, body } = r?;
+                match body.into_value() {
+                    Ok(value) => Ok(Item {
+                        index,
+                        line,
+                        body: ItemBody::Parsed(value),
+                    }),
+                    Err(e) => Err(not_json(e)),
+                }
+            })
+            .collect()
+    }
+
     fn values(r: &[Result<Item, ItemFault>]) -> Vec<Value> {
         r.iter()
             .map(|i| i.as_ref().unwrap().body.clone().into_value().unwrap())
@@ -427,7 +503,7 @@ mod tests {
     #[tokio::test]
     async fn a_json_document_is_one_item_kept_as_its_bytes() {
         let text = "{\n  \"a\": 1\n}\n";
-        let r = collect(text, "x.json", DocumentFormat::Auto, None).await;
+        let r = collect_raw(text, "x.json", DocumentFormat::Auto, None).await;
         assert_eq!(
             r,
             vec![Ok(Item {
@@ -438,7 +514,7 @@ mod tests {
         );
         assert_eq!(values(&r), vec![json!({"a": 1})]);
         // Without its byte order mark.
-        let r = collect(&format!("\u{feff}{text}"), "x", DocumentFormat::Json, None).await;
+        let r = collect_raw(&format!("\u{feff}{text}"), "x", DocumentFormat::Json, None).await;
         assert_eq!(
             r[0].as_ref().unwrap().body,
             ItemBody::Document(text.as_bytes().to_vec())
@@ -672,6 +748,74 @@ mod tests {
                 let f = r[0].as_ref().unwrap_err();
                 assert!(f.reason.contains("not valid JSON"), "{bad}: {}", f.reason);
                 assert!(!f.reason.contains("secret"), "{bad}: {}", f.reason);
+            }
+        }
+    }
+
+    #[test]
+    fn a_document_is_judged_as_its_value_is_whether_read_lean_or_not() {
+        let lean_flags = r#"{"Conditions":[{"ConditionType":"MissingImportantFormKey","ConditionParameters":{"ImportantFormKey":"Name:"}}]}"#;
+        let lean_skips = r#"{"Conditions":[{"ConditionType":"ImportantFormKeyConfidenceCheck","ConditionParameters":{"ImportantFormKey":"*","KeyValueBlockConfidenceLessThan":50}}]}"#;
+        let not_lean = r#"{"Conditions":[{"ConditionType":"JsonPathCheck","ConditionParameters":{"Path":"$.Blocks","Exists":true}}]}"#;
+        let form = r#"{"Blocks": [{"BlockType": "KEY_VALUE_SET", "Id": "k", "EntityTypes": ["KEY"], "Confidence": 40.5,
+            "Relationships": [{"Type": "CHILD", "Ids": ["w"]}]}, {"BlockType": "WORD", "Id": "w", "Text": "Date:", "Confidence": 99}]}"#;
+        let documents = [
+            form,
+            r#"{"Blocks": []}"#,
+            // Not Textract: an evaluation error, on either path.
+            r#"{"Labels": []}"#,
+            // Invalid where the lean reader skips (a number no Value holds, a lone
+            // surrogate), and invalid for every reader.
+            r#"{"Blocks": [], "Geometry": {"Width": 1e999999}}"#,
+            r#"{"Labels": [], "Geometry": {"Width": 1e999999}}"#,
+            r#"{"Blocks": [], "Note": "\udc00"}"#,
+            r#"{"Blocks": [}"#,
+            r#"{"Blocks": []} []"#,
+        ];
+        let mut flagged = 0;
+        for conditions in [lean_flags, lean_skips, not_lean] {
+            let conditions = ActivationConditions::parse(conditions).unwrap();
+            for doc in documents {
+                let expected = serde_json::from_str::<Value>(doc)
+                    .map_err(slice_not_json)
+                    .and_then(|v| Ok(conditions.evaluate(&v)?));
+                let body = ItemBody::Document(doc.as_bytes().to_vec());
+                assert_eq!(body.decide(&conditions), expected, "{doc}");
+                let evaluated = body.evaluate(&conditions);
+                assert_eq!(
+                    evaluated
+                        .as_ref()
+                        .map(|(e, _)| e.clone())
+                        .map_err(Clone::clone),
+                    expected,
+                    "{doc}"
+                );
+                if let Ok((e, body)) = evaluated {
+                    // A flagged item comes back parsed, ready for its loop input.
+                    if e.flagged {
+                        flagged += 1;
+                        assert!(matches!(body, ItemBody::Parsed(_)), "{doc}");
+                    }
+                    assert_eq!(
+                        body.into_value().unwrap(),
+                        serde_json::from_str::<Value>(doc).unwrap()
+                    );
+                }
+            }
+        }
+        assert!(flagged >= 3, "the cases flag some documents: {flagged}");
+    }
+
+    proptest::proptest! {
+        /// Sniffing JSON Lines before parsing changes nothing: a body taken for JSON Lines
+        /// is never one valid JSON document.
+        #[test]
+        fn a_body_taken_for_json_lines_is_never_one_json_document(
+            lines in proptest::collection::vec(r#"[\[\]{}",:0-9. \r]{0,8}"#, 0..5),
+        ) {
+            let body = lines.join("\n");
+            if looks_like_json_lines(body.as_bytes()) {
+                proptest::prop_assert!(serde_json::from_str::<Value>(&body).is_err());
             }
         }
     }

@@ -1141,8 +1141,10 @@ async fn a_textract_document_form_conditions_cannot_read_fails_as_on_the_value_p
 
 #[tokio::test]
 async fn a_document_that_is_not_json_is_one_object_failure_under_form_key_conditions_too() {
-    let conditions = r#"{"Conditions":[{"ConditionType":"ImportantFormKeyConfidenceCheck","ConditionParameters":{"ImportantFormKey":"*","KeyValueBlockConfidenceLessThan":50}}]}"#;
-    for (key, body) in [
+    // The first holds for no pair of these documents, the second for all of them (no key).
+    let skips = r#"{"Conditions":[{"ConditionType":"ImportantFormKeyConfidenceCheck","ConditionParameters":{"ImportantFormKey":"*","KeyValueBlockConfidenceLessThan":50}}]}"#;
+    let flags = r#"{"Conditions":[{"ConditionType":"MissingImportantFormKey","ConditionParameters":{"ImportantFormKey":"Name:"}}]}"#;
+    let cases = [
         ("broken.json", r#"{"Blocks": ["#),
         // Syntactically fine where a lean reader skips it, but a number no Value can hold.
         (
@@ -1150,7 +1152,11 @@ async fn a_document_that_is_not_json_is_one_object_failure_under_form_key_condit
             r#"{"Blocks": [], "Geometry": {"Width": 1e999999}}"#,
         ),
         ("trailing.json", r#"{"Blocks": []} {"Blocks": []}"#),
-    ] {
+    ];
+    for ((key, body), conditions) in cases
+        .iter()
+        .flat_map(|case| [(*case, skips), (*case, flags)])
+    {
         let dir = tempfile::tempdir().unwrap();
         let (s3, event) = upload(dir.path(), key, body).await;
         let handler = StartHandler::new(
@@ -1163,8 +1169,13 @@ async fn a_document_that_is_not_json_is_one_object_failure_under_form_key_condit
         let expected = serde_json::from_str::<Value>(body).unwrap_err();
         let summary = summary_of(handler.handle(&event).await);
         assert_eq!(
-            (summary.objects, summary.items, summary.failed),
-            (1, 0, 1),
+            (
+                summary.objects,
+                summary.items,
+                summary.flagged,
+                summary.failed
+            ),
+            (1, 0, 0, 1),
             "{key}"
         );
         let f = &summary.failures[0];

@@ -21,9 +21,9 @@ use futures::StreamExt;
 use serde_json::Value;
 use tracing::Instrument;
 
-use crate::conditions::{ActivationConditions, Evaluation, EvaluationError, SliceError};
+use crate::conditions::{ActivationConditions, EvaluationError, SliceError};
 use crate::config::{ConditionsSource, DocumentFormat, StartConfig};
-use crate::document::{Item, ItemBody, ItemFault};
+use crate::document::{Item, ItemFault};
 use crate::loop_input::{ItemSource, LoopInput};
 use crate::loop_name::loop_name;
 use crate::s3_event::{self, CreatedObject, Notification, RecordOutcome};
@@ -224,7 +224,7 @@ impl StartHandler {
     /// Evaluates one item and starts its loop when it is flagged.
     ///
     /// A whole JSON document is evaluated from its bytes when the conditions only read
-    /// Textract form pairs ([`ActivationConditions::evaluate_slice`]), so a large response
+    /// Textract form pairs ([`crate::document::ItemBody::evaluate`]), so a large response
     /// is parsed into a [`Value`] only when it is flagged and its loop input needs it.
     async fn process_item(&self, object: &ObjectRef, item: Item) -> ItemOutcome {
         let Item { index, line, body } = item;
@@ -248,18 +248,17 @@ impl StartHandler {
                 false,
             )
         };
-        let (evaluation, body) = match evaluate_item(&self.conditions, body) {
+        let (evaluation, body) = match body.evaluate(&self.conditions) {
             Ok(judged) => judged,
             Err(SliceError::Evaluation(e)) => return not_evaluable(e),
-            // A document is checked when it is read, so this does not happen; if it did, it
-            // is the object's fault, as it would have been then.
+            // A whole document found not to be JSON: the object's fault, not an item's.
             Err(SliceError::NotJson(e)) => return not_json(object, e),
         };
         if !evaluation.flagged {
             tracing::debug!(item_index = index, "no condition holds; skipped");
             return ItemOutcome::Skipped;
         }
-        // The bytes are dropped as soon as the Value is built.
+        // A flagged item comes back parsed, so this parses nothing.
         let value = match body.into_value() {
             Ok(v) => v,
             Err(e) => return not_json(object, e.to_string()),
@@ -291,45 +290,11 @@ impl StartHandler {
     }
 }
 
-/// Evaluates the conditions on one item, as the start handler does, and hands the item back
-/// as the loop input will need it if it is flagged.
-///
-/// A whole document ([`ItemBody::Document`]) under conditions that only read Textract form
-/// pairs is evaluated from its bytes ([`ActivationConditions::evaluate_slice`]) and handed
-/// back as bytes; anything else is parsed (if need be), evaluated as a [`Value`], and handed
-/// back parsed. The decision, reasons and errors are the same either way.
-pub fn evaluate_item(
-    conditions: &ActivationConditions,
-    body: ItemBody,
-) -> Result<(Evaluation, ItemBody), SliceError> {
-    match body {
-        ItemBody::Document(bytes) if conditions.reads_only_form_pairs() => {
-            let evaluation = conditions.evaluate_slice(&bytes)?;
-            Ok((evaluation, ItemBody::Document(bytes)))
-        }
-        body => {
-            let value = body
-                .into_value()
-                .map_err(|e| SliceError::NotJson(e.to_string()))?;
-            let evaluation = conditions.evaluate(&value)?;
-            Ok((evaluation, ItemBody::Parsed(value)))
-        }
-    }
-}
-
-/// A document that turned out not to be JSON after it was read: the fault of the whole
-/// object, worded as [`crate::document::items`] words it.
+/// A whole document found not to be JSON when its item was evaluated: the fault of the
+/// object, worded and counted as when a document was parsed on reading.
 fn not_json(object: &ObjectRef, error: String) -> ItemOutcome {
     ItemOutcome::Failed {
-        failure: fault_failure(
-            object,
-            ItemFault {
-                index: None,
-                line: None,
-                reason: format!("the object is not valid JSON: {error}"),
-                retryable: false,
-            },
-        ),
+        failure: fault_failure(object, crate::document::not_json(error)),
         flagged: false,
     }
 }

@@ -224,13 +224,13 @@ fn judge(
     out: &mut dyn Write,
     readable: &mut Readable,
 ) -> Result<(), EvaluateError> {
-    let evaluated = match item.body.evaluate(conditions) {
+    let evaluated = match item.body.decide(conditions) {
         Ok(evaluation) => Ok(evaluation),
         Err(SliceError::Evaluation(e)) => Err(e),
-        // A document is checked when it is read, so this does not happen; if it did, it is
-        // the fault of the whole input, worded as the handler words it.
+        // A whole document that is not JSON: the fault of the whole input, worded as the
+        // handler words it.
         Err(SliceError::NotJson(e)) => {
-            let reason = format!("the object is not valid JSON: {e}");
+            let reason = document::not_json(e).reason;
             readable.error(name, None, None, &reason);
             if options.output == OutputMode::JsonLines {
                 let error = ErrorRecord {
