@@ -6,6 +6,10 @@
 //! content: serde_json's syntax errors for a `Value` say what was expected and where (line,
 //! column), never the text they stopped at.
 //!
+//! A whole document that is the item is handed on as its bytes ([`ItemBody::Document`]) and
+//! parsed, or read lean, only when it is evaluated ([`ItemBody::evaluate`]): a large Textract
+//! response judged by form-key conditions then never becomes a `Value` unless it is flagged.
+//!
 //! A UTF-8 byte order mark at the start of an object is skipped: editors and Windows tools
 //! write one, S3 keeps it, and JSON (RFC 8259 §8.1) lets a parser ignore it.
 
