@@ -6,6 +6,10 @@
 //! content: serde_json's syntax errors for a `Value` say what was expected and where (line,
 //! column), never the text they stopped at.
 //!
+//! A whole document that is the item is handed on as its bytes ([`ItemBody::Document`]) and
+//! parsed, or read lean, only when it is evaluated ([`ItemBody::evaluate`]): a large Textract
+//! response judged by form-key conditions then never becomes a `Value` unless it is flagged.
+//!
 //! A UTF-8 byte order mark at the start of an object is skipped: editors and Windows tools
 //! write one, S3 keeps it, and JSON (RFC 8259 §8.1) lets a parser ignore it.
 
@@ -16,6 +20,7 @@ use serde_json::Value;
 use serde_json_path::JsonPath;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt};
 
+use crate::conditions::{ActivationConditions, Evaluation, SliceError};
 use crate::config::DocumentFormat;
 
 /// One item of an object.
@@ -27,7 +32,107 @@ pub struct Item {
     /// One-based line number, for JSON Lines.
     pub line: Option<u64>,
     /// The item.
-    pub value: Value,
+    pub body: ItemBody,
+}
+
+/// An item as read: parsed, or a whole JSON document kept as its bytes.
+///
+/// A whole document (no `ITEMS_PATH`) is not parsed into a [`Value`] when it is read: a
+/// large Textract response costs about 11 times its size as a `Value`, and conditions that
+/// only read form pairs evaluate it from the bytes
+/// ([`ActivationConditions::evaluate_slice`]). Whether the bytes are JSON is decided when
+/// the item is evaluated ([`ItemBody::evaluate`]), exactly as a `Value` parse decides it;
+/// a document that is not is the fault of the whole object ([`not_json`]), as before.
+#[derive(Clone, PartialEq)]
+pub enum ItemBody {
+    /// An item already parsed: a JSON Lines line or an element chosen by `ITEMS_PATH`.
+    Parsed(Value),
+    /// A whole JSON document, without its byte order mark, not parsed yet.
+    Document(Vec<u8>),
+}
+
+impl ItemBody {
+    /// The item as a [`Value`], parsing a document's bytes.
+    pub fn into_value(self) -> Result<Value, serde_json::Error> {
+        match self {
+            Self::Parsed(value) => Ok(value),
+            Self::Document(bytes) => serde_json::from_slice(&bytes),
+        }
+    }
+
+    /// Evaluates the conditions on the item and hands it back as a flagged item's loop input
+    /// needs it: parsed when flagged, as it came otherwise.
+    ///
+    /// A document under conditions that only read Textract form pairs is evaluated from its
+    /// bytes; it is parsed into a [`Value`] only when it is flagged, and otherwise checked
+    /// ([`check_json`]), so the decision, reasons and errors, [`SliceError::NotJson`] first,
+    /// are the ones parsing it up front gave. Anything else is parsed and evaluated.
+    pub fn evaluate(
+        self,
+        conditions: &ActivationConditions,
+    ) -> Result<(Evaluation, ItemBody), SliceError> {
+        match self {
+            Self::Document(bytes) if conditions.reads_only_form_pairs() => {
+                let evaluation = lean_checked(conditions, &bytes)?;
+                if !evaluation.flagged {
+                    return Ok((evaluation, Self::Document(bytes)));
+                }
+                // The parse is the check here; the bytes are freed when it is done.
+                let value = serde_json::from_slice(&bytes).map_err(slice_not_json)?;
+                Ok((evaluation, Self::Parsed(value)))
+            }
+            body => {
+                let value = body.into_value().map_err(slice_not_json)?;
+                let evaluation = conditions.evaluate(&value)?;
+                Ok((evaluation, Self::Parsed(value)))
+            }
+        }
+    }
+
+    /// Evaluates the conditions on the item, as [`evaluate`](Self::evaluate) does, keeping
+    /// nothing: for tools that judge items and start no loop.
+    pub fn decide(&self, conditions: &ActivationConditions) -> Result<Evaluation, SliceError> {
+        match self {
+            Self::Parsed(value) => Ok(conditions.evaluate(value)?),
+            Self::Document(bytes) if conditions.reads_only_form_pairs() => {
+                let evaluation = lean_checked(conditions, bytes)?;
+                if evaluation.flagged {
+                    check_json(bytes).map_err(slice_not_json)?;
+                }
+                Ok(evaluation)
+            }
+            // Not lean: evaluate_slice parses a Value, which is the check.
+            Self::Document(bytes) => conditions.evaluate_slice(bytes),
+        }
+    }
+}
+
+/// `evaluate_slice` on a document, checked where its lean reading may have skipped over
+/// something a `Value` parse refuses: the result when it is not flagged or not evaluable.
+/// A flagged result is the caller's to check (by parsing, when it needs the `Value`).
+fn lean_checked(conditions: &ActivationConditions, bytes: &[u8]) -> Result<Evaluation, SliceError> {
+    match conditions.evaluate_slice(bytes) {
+        Ok(evaluation) if evaluation.flagged => Ok(evaluation),
+        // A Value parse would have refused the document before anything was evaluated.
+        result => {
+            check_json(bytes).map_err(slice_not_json)?;
+            result
+        }
+    }
+}
+
+fn slice_not_json(e: serde_json::Error) -> SliceError {
+    SliceError::NotJson(e.to_string())
+}
+
+impl std::fmt::Debug for ItemBody {
+    // A document can be tens of megabytes: its length says enough in a debug dump.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Parsed(value) => f.debug_tuple("Parsed").field(value).finish(),
+            Self::Document(bytes) => write!(f, "Document({} bytes)", bytes.len()),
+        }
+    }
 }
 
 /// Something that kept an item (or the whole object) from being read.
@@ -71,7 +176,8 @@ pub fn is_json_lines_key(key: &str) -> bool {
 /// Splits an object's body into items.
 ///
 /// JSON Lines (by key extension or `DOCUMENT_FORMAT=jsonl`) are streamed. Anything else is
-/// read whole and parsed as one JSON document; with `DOCUMENT_FORMAT=auto`, a body that is
+/// read whole as one JSON document: handed on as bytes ([`ItemBody::Document`]) when it is
+/// the item, parsed when `ITEMS_PATH` selects items in it; with `DOCUMENT_FORMAT=auto`, a body that is
 /// not one document but is several JSON lines is taken as JSON Lines.
 pub async fn items<R>(
     mut body: R,
@@ -109,18 +215,31 @@ where
             "the object is empty: expected a JSON document or JSON Lines".into(),
         ));
     }
-    match serde_json::from_slice::<Value>(&bytes) {
-        Ok(doc) => json_document(doc, items_path),
-        Err(e) if format == DocumentFormat::Auto && looks_like_json_lines(&bytes) => {
-            tracing::debug!(error = %e, "not one JSON document; reading as JSON Lines");
-            json_lines(std::io::Cursor::new(bytes))
-        }
-        Err(e) => fault(ItemFault::content(
-            None,
-            None,
-            format!("the object is not valid JSON: {e}"),
-        )),
+    // JSON Lines are sniffed first: a body whose first non-blank line is a JSON value with
+    // more non-blank lines after it cannot be one JSON document (the value ends on its line,
+    // and anything but whitespace after a document is an error), so this is the answer a
+    // failed parse would have led to, without parsing the whole body first.
+    if format == DocumentFormat::Auto && looks_like_json_lines(&bytes) {
+        tracing::debug!("not one JSON document but several JSON lines; reading as JSON Lines");
+        return json_lines(std::io::Cursor::new(bytes));
     }
+    let Some(path) = items_path else {
+        // The whole document is the item: handed on as its bytes (see [`ItemBody`]).
+        return Box::pin(stream::iter([Ok(Item {
+            index: 0,
+            line: None,
+            body: ItemBody::Document(bytes),
+        })]));
+    };
+    match serde_json::from_slice::<Value>(&bytes) {
+        Ok(doc) => json_document(doc, path),
+        Err(e) => fault(not_json(e)),
+    }
+}
+
+/// The fault of an object that is not one JSON document: the whole object's, not an item's.
+pub fn not_json(error: impl std::fmt::Display) -> ItemFault {
+    ItemFault::content(None, None, format!("the object is not valid JSON: {error}"))
 }
 
 /// Two or more non-blank lines, the first of which is a JSON value on its own.
@@ -129,8 +248,70 @@ fn looks_like_json_lines(bytes: &[u8]) -> bool {
         .split(|b| *b == b'\n')
         .filter(|l| !l.iter().all(u8::is_ascii_whitespace));
     match (lines.next(), lines.next()) {
-        (Some(first), Some(_)) => serde_json::from_slice::<Value>(first).is_ok(),
+        (Some(first), Some(_)) => check_json(first).is_ok(),
         _ => false,
+    }
+}
+
+/// Checks that `bytes` are one JSON document exactly as `serde_json::from_slice::<Value>`
+/// would parse it, with the same error (message, line and column), without building it.
+///
+/// Every token goes through serde_json's own `deserialize_any`, as a `Value` does: numbers
+/// are parsed (so `1e999999` is "number out of range"), strings are decoded (escapes,
+/// surrogates, UTF-8), nesting is limited to 128. `serde::de::IgnoredAny` would be cheaper
+/// but is not the same check: serde_json skips its numbers and strings by their syntax only.
+pub fn check_json(bytes: &[u8]) -> Result<(), serde_json::Error> {
+    use serde::Deserialize;
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    Checked::deserialize(&mut de)?;
+    de.end()
+}
+
+/// A JSON value read token by token and dropped: nothing is allocated but serde_json's
+/// scratch buffer for strings with escapes.
+struct Checked;
+
+impl<'de> serde::Deserialize<'de> for Checked {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(CheckedVisitor)
+    }
+}
+
+struct CheckedVisitor;
+
+impl<'de> serde::de::Visitor<'de> for CheckedVisitor {
+    type Value = Checked;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_unit<E>(self) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Checked, A::Error> {
+        while seq.next_element::<Checked>()?.is_some() {}
+        Ok(Checked)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Checked, A::Error> {
+        while map.next_key::<Checked>()?.is_some() {
+            map.next_value::<Checked>()?;
+        }
+        Ok(Checked)
     }
 }
 
@@ -138,14 +319,8 @@ fn fault(f: ItemFault) -> Items {
     Box::pin(stream::iter([Err(f)]))
 }
 
-fn json_document(doc: Value, items_path: Option<&JsonPath>) -> Items {
-    let Some(path) = items_path else {
-        return Box::pin(stream::iter([Ok(Item {
-            index: 0,
-            line: None,
-            value: doc,
-        })]));
-    };
+/// The items `ITEMS_PATH` selects in a parsed document.
+fn json_document(doc: Value, path: &JsonPath) -> Items {
     let nodes = path.query(&doc).all();
     let values: Vec<Value> = match nodes.as_slice() {
         [] => {
@@ -179,7 +354,7 @@ fn json_document(doc: Value, items_path: Option<&JsonPath>) -> Items {
             Ok(Item {
                 index: i as u64,
                 line: None,
-                value,
+                body: ItemBody::Parsed(value),
             })
         },
     )))
@@ -263,7 +438,7 @@ where
                     .map(|value| Item {
                         index,
                         line: Some(line),
-                        value,
+                        body: ItemBody::Parsed(value),
                     })
                     .map_err(|e| {
                         ItemFault::content(
@@ -284,7 +459,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    async fn collect(
+    async fn collect_raw(
         body: &str,
         key: &str,
         format: DocumentFormat,
@@ -298,23 +473,126 @@ mod tests {
             .await
     }
 
+    /// The items with every document parsed, as evaluation does: one that is not JSON
+    /// becomes the object's fault.
+    async fn collect(
+        body: &str,
+        key: &str,
+        format: DocumentFormat,
+        path: Option<&str>,
+    ) -> Vec<Result<Item, ItemFault>> {
+        collect_raw(body, key, format, path)
+            .await
+            .into_iter()
+            .map(|r| {
+                let Item { index, line, body } = r?;
+                match body.into_value() {
+                    Ok(value) => Ok(Item {
+                        index,
+                        line,
+                        body: ItemBody::Parsed(value),
+                    }),
+                    Err(e) => Err(not_json(e)),
+                }
+            })
+            .collect()
+    }
+
     fn values(r: &[Result<Item, ItemFault>]) -> Vec<Value> {
         r.iter()
-            .map(|i| i.as_ref().unwrap().value.clone())
+            .map(|i| i.as_ref().unwrap().body.clone().into_value().unwrap())
             .collect()
     }
 
     #[tokio::test]
-    async fn a_json_document_is_one_item() {
-        let r = collect("{\n  \"a\": 1\n}\n", "x.json", DocumentFormat::Auto, None).await;
+    async fn a_json_document_is_one_item_kept_as_its_bytes() {
+        let text = "{\n  \"a\": 1\n}\n";
+        let r = collect_raw(text, "x.json", DocumentFormat::Auto, None).await;
         assert_eq!(
             r,
             vec![Ok(Item {
                 index: 0,
                 line: None,
-                value: json!({"a": 1})
+                body: ItemBody::Document(text.as_bytes().to_vec())
             })]
         );
+        assert_eq!(values(&r), vec![json!({"a": 1})]);
+        // Without its byte order mark.
+        let r = collect_raw(&format!("\u{feff}{text}"), "x", DocumentFormat::Json, None).await;
+        assert_eq!(
+            r[0].as_ref().unwrap().body,
+            ItemBody::Document(text.as_bytes().to_vec())
+        );
+    }
+
+    #[test]
+    fn a_documents_bytes_become_the_value_serde_json_parses() {
+        let text =
+            r#"{"zeta": [1, 2.5, -3, 1e3, null, true], "alpha": {"s": "\u00e9\n\ud83d\ude00"}}"#;
+        let value = ItemBody::Document(text.as_bytes().to_vec())
+            .into_value()
+            .unwrap();
+        assert_eq!(value, serde_json::from_str::<Value>(text).unwrap());
+        // Keys keep their order (preserve_order), as the loop input needs.
+        assert_eq!(
+            value.to_string(),
+            r#"{"zeta":[1,2.5,-3,1000.0,null,true],"alpha":{"s":"é\n😀"}}"#
+        );
+        assert_eq!(
+            ItemBody::Parsed(json!([1])).into_value().unwrap(),
+            json!([1])
+        );
+        let debug = format!("{:?}", ItemBody::Document(b"{\"secret\": 1}".to_vec()));
+        assert_eq!(debug, "Document(13 bytes)");
+    }
+
+    #[test]
+    fn the_check_fails_exactly_where_and_as_parsing_a_value_does() {
+        let deep_ok = format!("{}{}", "[".repeat(128), "]".repeat(128));
+        let too_deep = format!("{}{}", "[".repeat(129), "]".repeat(129));
+        let mut cases: Vec<Vec<u8>> = [
+            "{\"a\": 1}",
+            "  [1, \"x\", {\"b\": null}]  \n",
+            "{\"a\": 1e999999}",
+            "{\"Geometry\": [1, -1e400]}",
+            "{\"a\": \"\\ud800\"}",
+            "{\"a\": \"\\ud800x\"}",
+            "{\"a\": \"\\q\"}",
+            "{\"a\": \"tab\there\"}",
+            "{\"a\": \"\u{1}\"}",
+            "{\"a\": 1} trailing",
+            "{\"a\": 1,}",
+            "{\"a\" 1}",
+            "{1: 2}",
+            "[01]",
+            "[1.]",
+            "[-]",
+            "{\"a\": tru}",
+            "{\"a\": 1, \"a\": 2}",
+            "\"\\u00e9\"",
+            &deep_ok,
+            &too_deep,
+        ]
+        .iter()
+        .map(|s| s.as_bytes().to_vec())
+        .collect();
+        cases.push(b"{\"a\": \"\xff\xfe\"}".to_vec()); // not UTF-8, inside a string
+        cases.push(b"{\"\xc3\": 1}".to_vec()); // not UTF-8, inside a key
+        for case in cases {
+            let expected = serde_json::from_slice::<Value>(&case).map(|_| ());
+            let got = check_json(&case);
+            assert_eq!(
+                got.as_ref().map_err(ToString::to_string),
+                expected.as_ref().map_err(ToString::to_string),
+                "{}",
+                String::from_utf8_lossy(&case)
+            );
+        }
+        // Why not IgnoredAny: serde_json skips numbers by syntax, accepting what a Value
+        // refuses.
+        let out_of_range = b"{\"a\": 1e999999}";
+        assert!(serde_json::from_slice::<serde::de::IgnoredAny>(out_of_range).is_ok());
+        assert!(check_json(out_of_range).is_err());
     }
 
     #[tokio::test]
@@ -355,7 +633,7 @@ mod tests {
             Ok(Item {
                 index: 0,
                 line: Some(1),
-                value: json!({"n": 1})
+                body: ItemBody::Parsed(json!({"n": 1}))
             })
         );
         let bad = r[1].as_ref().unwrap_err();
@@ -373,7 +651,7 @@ mod tests {
             Ok(Item {
                 index: 3,
                 line: Some(4),
-                value: json!({"n": 4})
+                body: ItemBody::Parsed(json!({"n": 4}))
             })
         );
     }
@@ -475,6 +753,86 @@ mod tests {
                 assert!(f.reason.contains("not valid JSON"), "{bad}: {}", f.reason);
                 assert!(!f.reason.contains("secret"), "{bad}: {}", f.reason);
             }
+        }
+    }
+
+    #[test]
+    fn a_document_is_judged_as_its_value_is_whether_read_lean_or_not() {
+        let lean_flags = r#"{"Conditions":[{"ConditionType":"MissingImportantFormKey","ConditionParameters":{"ImportantFormKey":"Name:"}}]}"#;
+        let lean_skips = r#"{"Conditions":[{"ConditionType":"ImportantFormKeyConfidenceCheck","ConditionParameters":{"ImportantFormKey":"*","KeyValueBlockConfidenceLessThan":50}}]}"#;
+        let not_lean = r#"{"Conditions":[{"ConditionType":"JsonPathCheck","ConditionParameters":{"Path":"$.Blocks","Exists":true}}]}"#;
+        let form = r#"{"Blocks": [{"BlockType": "KEY_VALUE_SET", "Id": "k", "EntityTypes": ["KEY"], "Confidence": 40.5,
+            "Relationships": [{"Type": "CHILD", "Ids": ["w"]}]}, {"BlockType": "WORD", "Id": "w", "Text": "Date:", "Confidence": 99}]}"#;
+        let documents = [
+            form,
+            r#"{"Blocks": []}"#,
+            // Not Textract: an evaluation error, on either path.
+            r#"{"Labels": []}"#,
+            // Invalid where the lean reader skips (a number no Value holds, a lone
+            // surrogate), and invalid for every reader.
+            r#"{"Blocks": [], "Geometry": {"Width": 1e999999}}"#,
+            r#"{"Labels": [], "Geometry": {"Width": 1e999999}}"#,
+            r#"{"Blocks": [], "Note": "\udc00"}"#,
+            r#"{"Blocks": [}"#,
+            r#"{"Blocks": []} []"#,
+        ];
+        let mut flagged = 0;
+        for conditions in [lean_flags, lean_skips, not_lean] {
+            let conditions = ActivationConditions::parse(conditions).unwrap();
+            for doc in documents {
+                let expected = serde_json::from_str::<Value>(doc)
+                    .map_err(slice_not_json)
+                    .and_then(|v| Ok(conditions.evaluate(&v)?));
+                let body = ItemBody::Document(doc.as_bytes().to_vec());
+                assert_eq!(body.decide(&conditions), expected, "{doc}");
+                let evaluated = body.evaluate(&conditions);
+                assert_eq!(
+                    evaluated
+                        .as_ref()
+                        .map(|(e, _)| e.clone())
+                        .map_err(Clone::clone),
+                    expected,
+                    "{doc}"
+                );
+                if let Ok((e, body)) = evaluated {
+                    // A flagged item comes back parsed, ready for its loop input.
+                    if e.flagged {
+                        flagged += 1;
+                        assert!(matches!(body, ItemBody::Parsed(_)), "{doc}");
+                    }
+                    assert_eq!(
+                        body.into_value().unwrap(),
+                        serde_json::from_str::<Value>(doc).unwrap()
+                    );
+                }
+            }
+        }
+        assert!(flagged >= 3, "the cases flag some documents: {flagged}");
+    }
+
+    proptest::proptest! {
+        /// Sniffing JSON Lines before parsing changes nothing: a body taken for JSON Lines
+        /// is never one valid JSON document.
+        #[test]
+        fn a_body_taken_for_json_lines_is_never_one_json_document(
+            lines in proptest::collection::vec(r#"[\[\]{}",:0-9. \r]{0,8}"#, 0..5),
+        ) {
+            let body = lines.join("\n");
+            if looks_like_json_lines(body.as_bytes()) {
+                proptest::prop_assert!(serde_json::from_str::<Value>(&body).is_err());
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// Arbitrary text made mostly of JSON's own characters: the check and a `Value`
+        /// parse agree on every input, error for error.
+        #[test]
+        fn the_check_agrees_with_a_value_parse_on_any_text(
+            text in r#"[\[\]{}",:0-9eE.+\-tnrufals\\ \n\x01é]{0,40}"#,
+        ) {
+            let expected = serde_json::from_str::<Value>(&text).map(|_| ()).map_err(|e| e.to_string());
+            proptest::prop_assert_eq!(check_json(text.as_bytes()).map_err(|e| e.to_string()), expected);
         }
     }
 

@@ -1004,3 +1004,190 @@ async fn a_throttled_lookup_is_not_retried_and_the_loop_is_started() {
     );
     assert_eq!(rec.requests().len(), 1);
 }
+
+/// A two-page Textract response written as AWS SDKs and `json.dumps` write one: indented,
+/// keys in the API's order, geometry on every block, Textract's many-digit confidences.
+fn textract_response() -> String {
+    let geometry = json!({"BoundingBox": {"Width": 0.1234567890123, "Height": 0.01, "Left": 0.5, "Top": 0.25},
+        "Polygon": [{"X": 0.5, "Y": 0.25}, {"X": 0.6234567890123, "Y": 0.2500001}]});
+    let mut blocks = Vec::new();
+    for (page, (name_conf, word_conf)) in [(1, (96.51234567891234, 99.0)), (2, (41.5, 55.25))] {
+        let p = |id: &str| format!("{id}-{page}");
+        blocks.push(
+            json!({"BlockType": "PAGE", "Geometry": geometry, "Id": p("page"), "Page": page,
+            "Relationships": [{"Type": "CHILD", "Ids": [p("line")]}]}),
+        );
+        blocks.push(json!({"BlockType": "KEY_VALUE_SET", "Confidence": name_conf, "Geometry": geometry,
+            "Id": p("key"), "Relationships": [{"Type": "VALUE", "Ids": [p("value")]}, {"Type": "CHILD", "Ids": [p("kw")]}],
+            "EntityTypes": ["KEY"], "Page": page}));
+        blocks.push(json!({"BlockType": "KEY_VALUE_SET", "Confidence": name_conf, "Geometry": geometry,
+            "Id": p("value"), "Relationships": [{"Type": "CHILD", "Ids": [p("vw")]}], "EntityTypes": ["VALUE"], "Page": page}));
+        blocks.push(json!({"BlockType": "WORD", "Confidence": word_conf, "Text": if page == 1 { "Name:" } else { "Policy\u{a0}number:" },
+            "TextType": "PRINTED", "Geometry": geometry, "Id": p("kw"), "Page": page}));
+        blocks.push(
+            json!({"BlockType": "WORD", "Confidence": word_conf, "Text": "Jane \"J\" Doe é",
+            "TextType": "HANDWRITING", "Geometry": geometry, "Id": p("vw"), "Page": page}),
+        );
+    }
+    let doc = json!({"DocumentMetadata": {"Pages": 2}, "JobStatus": "SUCCEEDED", "Blocks": blocks,
+        "AnalyzeDocumentModelVersion": "1.0"});
+    // A byte order mark and indentation: neither may change what the loop input holds.
+    format!("\u{feff}{}\n", serde_json::to_string_pretty(&doc).unwrap())
+}
+
+#[tokio::test]
+async fn a_textract_document_read_lean_gets_the_summary_and_loop_input_of_the_value_path() {
+    let cases = [
+        // Flags page 2's pair: its key-value confidence is under 50.
+        (
+            r#"{"Conditions":[{"ConditionType":"ImportantFormKeyConfidenceCheck","ConditionParameters":{"ImportantFormKey":"*","KeyValueBlockConfidenceLessThan":50}}]}"#,
+            true,
+        ),
+        (
+            r#"{"Conditions":[{"And":[
+            {"ConditionType":"ImportantFormKeyConfidenceCheck","ConditionParameters":{"ImportantFormKey":"Policy number:","WordBlockConfidenceLessThan":60}},
+            {"ConditionType":"MissingImportantFormKey","ConditionParameters":{"ImportantFormKey":"Date of birth:"}}]}]}"#,
+            true,
+        ),
+        // Flags nothing: every key is there and no confidence is that low.
+        (
+            r#"{"Conditions":[{"ConditionType":"ImportantFormKeyConfidenceCheck","ConditionParameters":{"ImportantFormKey":"*","KeyValueBlockConfidenceLessThan":10}},
+            {"ConditionType":"MissingImportantFormKey","ConditionParameters":{"ImportantFormKey":"Name:"}}]}"#,
+            false,
+        ),
+    ];
+    let body = textract_response();
+    let value: Value = serde_json::from_str(body.trim_start_matches('\u{feff}')).unwrap();
+    for (conditions, flags) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let (s3, event) = upload(dir.path(), "forms/claim.json", &body).await;
+        let rec = Recorder::default();
+        let handler = StartHandler::new(
+            config(&[("ACTIVATION_CONDITIONS", conditions)]),
+            s3,
+            a2i_with(&[&started_ok(&rec)]),
+        )
+        .await
+        .unwrap();
+        assert!(handler.conditions().reads_only_form_pairs(), "{conditions}");
+        // The Value path, as the handler took it for every item before.
+        let expected = handler.conditions().evaluate(&value).unwrap();
+        assert_eq!(expected.flagged, flags, "{conditions}");
+
+        let summary = handler.handle(&event).await.unwrap();
+        assert_eq!(
+            (
+                summary.objects,
+                summary.items,
+                summary.flagged,
+                summary.started,
+                summary.skipped,
+                summary.failed
+            ),
+            (
+                1,
+                1,
+                usize::from(flags),
+                usize::from(flags),
+                usize::from(!flags),
+                0
+            ),
+            "{conditions}"
+        );
+        let requests = rec.requests();
+        assert_eq!(requests.len(), usize::from(flags));
+        if let Some(request) = requests.first() {
+            let content = request.human_loop_input().unwrap().input_content().unwrap();
+            let sent: LoopInput = serde_json::from_str(content).unwrap();
+            assert_eq!(sent.source.object.key, "forms/claim.json");
+            assert_eq!((sent.source.item_index, sent.source.line), (0, None));
+            let rendered = LoopInput::new(value.clone(), sent.source.clone(), &expected)
+                .render()
+                .unwrap();
+            assert!(!rendered.item_replaced);
+            // Byte for byte: a redelivery through either path is the same loop input.
+            assert_eq!(content, rendered.content, "{conditions}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_textract_document_form_conditions_cannot_read_fails_as_on_the_value_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let conditions = r#"{"Conditions":[{"ConditionType":"MissingImportantFormKey","ConditionParameters":{"ImportantFormKey":"Name:"}}]}"#;
+    let body = r#"{"DocumentMetadata": {"Pages": 1}, "Labels": []}"#;
+    let (s3, event) = upload(dir.path(), "not-textract.json", body).await;
+    let handler = StartHandler::new(
+        config(&[("ACTIVATION_CONDITIONS", conditions)]),
+        s3,
+        a2i_with(&[]),
+    )
+    .await
+    .unwrap();
+    assert!(handler.conditions().reads_only_form_pairs());
+    let expected = handler
+        .conditions()
+        .evaluate(&serde_json::from_str(body).unwrap())
+        .unwrap_err();
+    let summary = summary_of(handler.handle(&event).await);
+    assert_eq!((summary.items, summary.failed), (1, 1));
+    let f = &summary.failures[0];
+    assert_eq!((f.item_index, f.line), (Some(0), None));
+    assert_eq!(
+        f.reason,
+        format!("the activation conditions cannot be evaluated on this item: {expected}")
+    );
+}
+
+#[tokio::test]
+async fn a_document_that_is_not_json_is_one_object_failure_under_form_key_conditions_too() {
+    // The first holds for no pair of these documents, the second for all of them (no key).
+    let skips = r#"{"Conditions":[{"ConditionType":"ImportantFormKeyConfidenceCheck","ConditionParameters":{"ImportantFormKey":"*","KeyValueBlockConfidenceLessThan":50}}]}"#;
+    let flags = r#"{"Conditions":[{"ConditionType":"MissingImportantFormKey","ConditionParameters":{"ImportantFormKey":"Name:"}}]}"#;
+    let cases = [
+        ("broken.json", r#"{"Blocks": ["#),
+        // Syntactically fine where a lean reader skips it, but a number no Value can hold.
+        (
+            "range.json",
+            r#"{"Blocks": [], "Geometry": {"Width": 1e999999}}"#,
+        ),
+        ("trailing.json", r#"{"Blocks": []} {"Blocks": []}"#),
+    ];
+    for ((key, body), conditions) in cases
+        .iter()
+        .flat_map(|case| [(*case, skips), (*case, flags)])
+    {
+        let dir = tempfile::tempdir().unwrap();
+        let (s3, event) = upload(dir.path(), key, body).await;
+        let handler = StartHandler::new(
+            config(&[("ACTIVATION_CONDITIONS", conditions)]),
+            s3,
+            a2i_with(&[]),
+        )
+        .await
+        .unwrap();
+        let expected = serde_json::from_str::<Value>(body).unwrap_err();
+        let summary = summary_of(handler.handle(&event).await);
+        assert_eq!(
+            (
+                summary.objects,
+                summary.items,
+                summary.flagged,
+                summary.failed
+            ),
+            (1, 0, 0, 1),
+            "{key}"
+        );
+        let f = &summary.failures[0];
+        assert_eq!(
+            (f.item_index, f.line, f.retryable),
+            (None, None, false),
+            "{key}"
+        );
+        assert_eq!(
+            f.reason,
+            format!("the object is not valid JSON: {expected}"),
+            "{key}"
+        );
+    }
+}

@@ -21,7 +21,7 @@ use futures::StreamExt;
 use serde_json::Value;
 use tracing::Instrument;
 
-use crate::conditions::ActivationConditions;
+use crate::conditions::{ActivationConditions, EvaluationError, SliceError};
 use crate::config::{ConditionsSource, DocumentFormat, StartConfig};
 use crate::document::{Item, ItemFault};
 use crate::loop_input::{ItemSource, LoopInput};
@@ -222,8 +222,12 @@ impl StartHandler {
     }
 
     /// Evaluates one item and starts its loop when it is flagged.
+    ///
+    /// A whole JSON document is evaluated from its bytes when the conditions only read
+    /// Textract form pairs ([`crate::document::ItemBody::evaluate`]), so a large response
+    /// is parsed into a [`Value`] only when it is flagged and its loop input needs it.
     async fn process_item(&self, object: &ObjectRef, item: Item) -> ItemOutcome {
-        let Item { index, line, value } = item;
+        let Item { index, line, body } = item;
         let fail = |reason: String, loop_name: Option<String>, retryable: bool, flagged: bool| {
             ItemOutcome::Failed {
                 failure: Failure {
@@ -235,22 +239,30 @@ impl StartHandler {
                 flagged,
             }
         };
-        let evaluation = match self.conditions.evaluate(&value) {
-            Ok(e) => e,
-            Err(e) => {
-                tracing::error!(item_index = index, line, error = %e, "item could not be evaluated");
-                return fail(
-                    format!("the activation conditions cannot be evaluated on this item: {e}"),
-                    None,
-                    false,
-                    false,
-                );
-            }
+        let not_evaluable = |e: EvaluationError| {
+            tracing::error!(item_index = index, line, error = %e, "item could not be evaluated");
+            fail(
+                format!("the activation conditions cannot be evaluated on this item: {e}"),
+                None,
+                false,
+                false,
+            )
+        };
+        let (evaluation, body) = match body.evaluate(&self.conditions) {
+            Ok(judged) => judged,
+            Err(SliceError::Evaluation(e)) => return not_evaluable(e),
+            // A whole document found not to be JSON: the object's fault, not an item's.
+            Err(SliceError::NotJson(e)) => return not_json(object, e),
         };
         if !evaluation.flagged {
             tracing::debug!(item_index = index, "no condition holds; skipped");
             return ItemOutcome::Skipped;
         }
+        // A flagged item comes back parsed, so this parses nothing.
+        let value = match body.into_value() {
+            Ok(v) => v,
+            Err(e) => return not_json(object, e.to_string()),
+        };
         let name = loop_name(self.loop_name_prefix.as_deref(), object, index);
         let source = ItemSource {
             object: object.clone(),
@@ -275,6 +287,15 @@ impl StartHandler {
                 fail(reason, Some(name), retryable, true)
             }
         }
+    }
+}
+
+/// A whole document found not to be JSON when its item was evaluated: the fault of the
+/// object, worded and counted as when a document was parsed on reading.
+fn not_json(object: &ObjectRef, error: String) -> ItemOutcome {
+    ItemOutcome::Failed {
+        failure: fault_failure(object, crate::document::not_json(error)),
+        flagged: false,
     }
 }
 

@@ -99,6 +99,9 @@ mod reason;
 mod rekognition;
 mod sampling;
 mod suggest;
+#[cfg(feature = "testgen")]
+#[doc(hidden)]
+pub mod testgen;
 #[cfg(test)]
 mod testkit;
 pub mod textract;

@@ -14,7 +14,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use a2i_review::conditions::{ActivationConditions, ConditionError};
+use a2i_review::conditions::{ActivationConditions, ConditionError, SliceError};
 use a2i_review::config::DocumentFormat;
 use a2i_review::document::{self, Item, ItemFault};
 use futures::StreamExt;
@@ -224,7 +224,26 @@ fn judge(
     out: &mut dyn Write,
     readable: &mut Readable,
 ) -> Result<(), EvaluateError> {
-    match conditions.evaluate(&item.value) {
+    let evaluated = match item.body.decide(conditions) {
+        Ok(evaluation) => Ok(evaluation),
+        Err(SliceError::Evaluation(e)) => Err(e),
+        // A whole document that is not JSON: the fault of the whole input, worded as the
+        // handler words it.
+        Err(SliceError::NotJson(e)) => {
+            let reason = document::not_json(e).reason;
+            readable.error(name, None, None, &reason);
+            if options.output == OutputMode::JsonLines {
+                let error = ErrorRecord {
+                    kind: "read",
+                    condition: None,
+                    message: &reason,
+                };
+                write_record(out, &error_record(name, None, None, error))?;
+            }
+            return Ok(());
+        }
+    };
+    match evaluated {
         Ok(evaluation) => {
             readable.decision(name, item, evaluation.flagged, &evaluation.reasons);
             if options.output == OutputMode::JsonLines {
