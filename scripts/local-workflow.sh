@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The local workflow of the README, end to end, as CI runs it:
 #   a2i-local serve  ->  cargo lambda watch (both functions, with serve's env file)
-#   -> cargo lambda invoke start-handler --data-file events/s3-put.json   (a loop starts)
+#   -> cargo lambda invoke start-handler with events/s3-put.json, carrying the version the
+#      upload to the versioned input bucket was answered with   (a loop starts)
 #   -> the loop is answered through a2i-local's control surface
 #   -> a2i-local posts the status-change event to the status handler under watch
 #   -> the reviewed result is read back from the embedded S3.
@@ -57,8 +58,29 @@ s3() { curl -fsS --aws-sigv4 "aws:amz:${AWS_REGION}:s3" --user "$AWS_ACCESS_KEY_
 for bucket in a2i-review-input a2i-review-config a2i-review-results; do
   s3 -X PUT "$S3/$bucket" >/dev/null
 done  # serve creates the output bucket itself
+# The stack's input bucket is versioned, so its events carry versionId and the start handler
+# reads exactly that version: the same here. The sample event gets the version, ETag and size
+# this upload was answered with (the embedded S3 refuses a version it does not hold).
+s3 -X PUT --data-binary '<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Status>Enabled</Status></VersioningConfiguration>' \
+  "$S3/a2i-review-input?versioning=" >/dev/null
 s3 -X PUT -H 'content-type: application/json' --data-binary @sample-data/incoming/forms/intake-form.json \
-  "$S3/a2i-review-input/incoming/forms/intake-form.json" >/dev/null
+  -D "$WORK/put.headers" "$S3/a2i-review-input/incoming/forms/intake-form.json" >/dev/null
+python3 - "$WORK/put.headers" sample-data/incoming/forms/intake-form.json events/s3-put.json "$WORK/s3-put.json" <<'PY'
+import json, os, sys
+headers = {}
+for line in open(sys.argv[1], encoding="latin-1"):
+    name, sep, value = line.partition(":")
+    if sep:
+        headers[name.strip().lower()] = value.strip()
+assert headers.get("x-amz-version-id"), f"the versioned bucket answered no x-amz-version-id: {headers}"
+event = json.load(open(sys.argv[3]))
+obj = event["Records"][0]["s3"]["object"]
+obj["versionId"] = headers["x-amz-version-id"]
+obj["eTag"] = headers["etag"].strip('"')
+obj["size"] = os.path.getsize(sys.argv[2])
+json.dump(event, open(sys.argv[4], "w"), indent=2)
+print(f"  uploaded version {obj['versionId']} (ETag {obj['eTag']})")
+PY
 s3 -X PUT -H 'content-type: application/json' --data-binary @sample-data/conditions/forms.json \
   "$S3/a2i-review-config/conditions/forms.json" >/dev/null
 
@@ -75,10 +97,10 @@ echo "local-workflow: cargo lambda watch on 127.0.0.1:$WATCH_PORT"
 setsid cargo lambda watch -A 127.0.0.1 -P "$WATCH_PORT" --env-file "$WORK/local.env" >"$WORK/watch.log" 2>&1 &
 PIDS+=($!)
 
-echo "local-workflow: cargo lambda invoke start-handler --data-file events/s3-put.json"
+echo "local-workflow: cargo lambda invoke start-handler --data-file events/s3-put.json (with the upload's version)"
 started=""
 for _ in $(seq 1 60); do
-  if started=$(cargo lambda invoke start-handler -A 127.0.0.1 -P "$WATCH_PORT" --data-file events/s3-put.json 2>"$WORK/invoke.err"); then
+  if started=$(cargo lambda invoke start-handler -A 127.0.0.1 -P "$WATCH_PORT" --data-file "$WORK/s3-put.json" 2>"$WORK/invoke.err"); then
     break
   fi
   grep -qiE "connection refused|error sending request|tcp connect" "$WORK/invoke.err" || { cat "$WORK/invoke.err" "$WORK/watch.log"; exit 1; }
