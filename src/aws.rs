@@ -41,8 +41,10 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
 /// Measured with `cargo bench -p a2i-review-cli --bench throughput` (600 items against a 50
 /// requests/s quota, 20 ms latency): with the standard policy, 8 calls in flight left 7 items
 /// failed and 32 in flight drained the retry budget, 510 items failing within a second; with
-/// this one all 600 started at 1, 8 and 32 calls in flight (40, 30 and 30 loops/s) with 0, 10
-/// and 28 throttled attempts.
+/// this one all 600 started at 1, 8 and 32 calls in flight. Since every flagged item is looked
+/// up before it is started (`start::a2i`), a new loop takes two requests of a2i-local's single
+/// quota: 19, 24 and 21 loops/s, with 0, 15 and 53 throttled attempts (40, 30 and 30 loops/s
+/// when a loop took one request).
 pub fn a2i_retry_config() -> RetryConfig {
     RetryConfig::adaptive().with_max_attempts(A2I_MAX_ATTEMPTS)
 }

@@ -339,8 +339,8 @@ fn json_document(doc: Value, path: &JsonPath) -> Items {
                 None,
                 None,
                 format!(
-                    "ITEMS_PATH {path} selects a {} where a list of items was expected",
-                    json_type(other)
+                    "ITEMS_PATH {path} selects {} where an array of items was expected",
+                    crate::conditions::json::json_type(other)
                 ),
             ))
         }
@@ -358,17 +358,6 @@ fn json_document(doc: Value, path: &JsonPath) -> Items {
             })
         },
     )))
-}
-
-fn json_type(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "list",
-        Value::Object(_) => "object",
-    }
 }
 
 struct LineReader<R> {
@@ -620,7 +609,7 @@ mod tests {
             .as_ref()
             .unwrap_err()
             .reason
-            .contains("selects a string"));
+            .contains("selects a string where an array"));
     }
 
     #[tokio::test]

@@ -19,17 +19,13 @@ pub struct PathError {
     pub problem: String,
 }
 
-/// The JSON kind of a value, for messages that must not echo the value; an empty string is
-/// named as such (an empty key or name is a different mistake from a wrong type).
+/// The JSON kind of a value, for messages that must not echo the value
+/// ([`crate::conditions::json::json_type`]); an empty string is named as such (an empty key or
+/// name is a different mistake from a wrong type).
 pub(crate) fn json_kind(v: &Value) -> &'static str {
     match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
         Value::String(s) if s.is_empty() => "an empty string",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
+        other => crate::conditions::json::json_type(other),
     }
 }
 
