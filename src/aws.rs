@@ -74,7 +74,7 @@ const CUSTOM_CA_VARIABLES: [&str; 2] = ["SSL_CERT_FILE", "SSL_CERT_DIR"];
 /// and then the system store is loaded as well, as before.
 ///
 /// The TLS configuration is built once, on the first request, instead of once per client at
-/// init and again on the first request ([`TlsOnFirstRequest`]). Measured with
+/// init and again on the first request (`TlsOnFirstRequest`). Measured with
 /// `cargo bench --bench coldstart` (30 passes, release builds, side by side): start-handler
 /// init 4.3 ms with compiled-in roots built at init, 3.1 ms built on first request, for a
 /// hello-world's 1.8 ms; the first invocation took 0.1 ms longer.

@@ -5,13 +5,13 @@
 //! are deterministic ([`crate::loop_name`], [`crate::loop_input`]), so a redelivered event
 //! starts nothing new; a record repeated inside one event is processed once; a loop that
 //! already exists is looked up, not started, and counted `alreadyStarted` (how, and what it
-//! costs: [`a2i`]); throttling is retried by the SDK; quota (402), 5xx and timeouts make the
+//! costs: `a2i`); throttling is retried by the SDK; quota (402), 5xx and timeouts make the
 //! invocation fail with a retryable error ([`crate::error`]), but only after every other item
 //! was tried. Every item ends up started, already started, skipped by the conditions, or in
 //! the summary's `failures` — nothing is dropped.
 //!
-//! Files: this one holds the flow (event → objects → items); [`object`] reads objects,
-//! [`a2i`] makes sure a loop exists, [`summary`] is what an invocation reports.
+//! Files: this one holds the flow (event → objects → items); `object` reads objects,
+//! `a2i` makes sure a loop exists, `summary` is what an invocation reports.
 
 mod a2i;
 mod object;

@@ -35,10 +35,10 @@ pub struct FlowDefinitionArn {
 /// follow "Member must".
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ArnError {
-    /// Longer than [`MAX_FLOW_DEFINITION_ARN_LEN`] characters.
+    /// Longer than `MAX_FLOW_DEFINITION_ARN_LEN` characters.
     #[error("have length less than or equal to {MAX_FLOW_DEFINITION_ARN_LEN}")]
     TooLong,
-    /// Does not match [`FLOW_DEFINITION_ARN_PATTERN`].
+    /// Does not match `FLOW_DEFINITION_ARN_PATTERN`.
     #[error("satisfy regular expression pattern: {FLOW_DEFINITION_ARN_PATTERN}")]
     Pattern,
 }

@@ -12,18 +12,18 @@
 //! # Ok(()) }
 //! ```
 //!
-//! # Module map
-//! - [`local`]: builder and handle (the library entry point).
-//! - [`runtime`]: the five A2I operations over HTTP (routing, validation, wire shapes, errors).
-//! - [`control`]: the local control surface under `/_local/`.
-//! - [`engine`]: loop changes with their side effects (output.json, events).
-//! - [`loops`]: loop records, the state machine, the (optionally durable) loop table;
-//!   [`loops::persist`]: its snapshot and append-only journal (format, compaction, recovery).
-//! - [`output`]: output.json shape and S3 layout.
-//! - [`events`]: status-change events and delivery; [`sinks`]: where events go.
-//! - [`s3`]: the embedded S3; [`s3_notify`]: S3 event notifications in pipeline mode.
-//! - [`faults`]: latency, throttling and error-injection knobs.
-//! - [`server`]: binding, serving, graceful shutdown; [`background`]: waiting for deliveries.
+//! # Module map (internal; the public API is re-exported at the crate root)
+//! - `local`: builder and handle (the library entry point).
+//! - `runtime`: the five A2I operations over HTTP (routing, validation, wire shapes, errors).
+//! - `control`: the local control surface under `/_local/`.
+//! - `engine`: loop changes with their side effects (output.json, events).
+//! - `loops`: loop records, the state machine, the (optionally durable) loop table;
+//!   `loops::persist`: its snapshot and append-only journal (format, compaction, recovery).
+//! - `output`: output.json shape and S3 layout.
+//! - `events`: status-change events and delivery; `sinks`: where events go.
+//! - `s3`: the embedded S3; `s3_notify`: S3 event notifications in pipeline mode.
+//! - `faults`: latency, throttling and error-injection knobs.
+//! - `server`: binding, serving, graceful shutdown; `background`: waiting for deliveries.
 //!
 //! # Behaviour choices (where AWS documents nothing, or a local runtime must decide)
 //! - **Same name, same request, active loop**: StartHumanLoop answers 200 with the existing

@@ -30,7 +30,7 @@ pub const DEFAULT_ACCOUNT: &str = "111122223333";
 /// The default output path (the flow definition's `S3OutputPath`).
 pub const DEFAULT_OUTPUT_PATH: &str = "s3://a2i-local-output";
 /// The name of the loop snapshot inside the data directory; the loop journal sits next to it
-/// as `a2i-local-state.journal` (see [`crate::loops::persist`]).
+/// as `a2i-local-state.journal` (see the `loops::persist` module).
 pub const STATE_FILE: &str = "a2i-local-state.json";
 /// The S3 directory inside the data directory.
 pub const S3_DIR: &str = "s3";

@@ -121,7 +121,7 @@ impl ContentClassifier {
 }
 
 /// One human loop. Serialized as-is into the snapshot and into the journal's `created`
-/// records (see [`super::persist`]).
+/// records (see the `loops::persist` module).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LoopRecord {
