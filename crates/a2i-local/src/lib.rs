@@ -95,6 +95,7 @@ mod s3_conditions;
 mod s3_listing;
 mod s3_notify;
 mod s3_store;
+mod sagemaker;
 mod server;
 mod sinks;
 
@@ -110,4 +111,7 @@ pub use loops::{FailureCode, LoopRecord, LoopStatus};
 pub use loops::{LoopError, NewLoop};
 pub use output::{OutputDocument, S3Location, WorkerAnswer};
 pub use s3::{Credentials, EmbeddedS3, S3SetupError, WriteReceipt};
+pub use sagemaker::{
+    ControlPlaneLimits, Resources, ResourcesError, SageMakerError, SAGEMAKER_STATE_FILE,
+};
 pub use sinks::{EventCallback, EventSink, SinkError};
