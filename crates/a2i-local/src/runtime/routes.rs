@@ -320,6 +320,42 @@ mod tests {
     }
 
     #[test]
+    fn aws_json_targets_are_split_by_prefix_only_on_post_slash() {
+        let request = |method: Method, path: &str, target: Option<&str>| {
+            let mut builder = Request::builder().method(method).uri(path);
+            if let Some(target) = target {
+                builder = builder.header("x-amz-target", target);
+            }
+            builder.body(()).unwrap()
+        };
+        assert_eq!(
+            aws_json_target(&request(
+                Method::POST,
+                "/",
+                Some("SageMaker.ListFlowDefinitions")
+            )),
+            Some(("SageMaker".into(), "ListFlowDefinitions".into()))
+        );
+        assert_eq!(
+            aws_json_target(&request(
+                Method::POST,
+                "/",
+                Some("Textract.AnalyzeDocument")
+            )),
+            Some(("Textract".into(), "AnalyzeDocument".into()))
+        );
+        assert_eq!(aws_json_target(&request(Method::POST, "/", None)), None);
+        assert_eq!(
+            aws_json_target(&request(Method::POST, "/human-loops", Some("SageMaker.X"))),
+            None
+        );
+        assert_eq!(
+            aws_json_target(&request(Method::GET, "/", Some("SageMaker.X"))),
+            None
+        );
+    }
+
+    #[test]
     fn labels_are_percent_decoded() {
         assert_eq!(decode_label("a%2Db").unwrap(), "a-b");
         assert!(decode_label("%FF").is_err());

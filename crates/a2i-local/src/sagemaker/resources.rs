@@ -3,29 +3,7 @@
 //! definition is kept (same ARN, same creation time), one whose definition changed is
 //! replaced.
 //!
-//! The file is JSON:
-//!
-//! ```json
-//! {
-//!   "HumanTaskUis": [
-//!     {"HumanTaskUiName": "review-ui", "TemplateFile": "worker-templates/generic.liquid.html"},
-//!     {"HumanTaskUiName": "inline-ui", "UiTemplate": {"Content": "<p>{{ task.input.text }}</p>"}}
-//!   ],
-//!   "FlowDefinitions": [
-//!     {"FlowDefinitionName": "review-flow",
-//!      "HumanLoopConfig": {"HumanTaskUiName": "review-ui",
-//!                          "WorkteamArn": "arn:aws:sagemaker:us-east-1:111122223333:workteam/private-crowd/local",
-//!                          "TaskTitle": "Review", "TaskDescription": "Check the item", "TaskCount": 1},
-//!      "OutputConfig": {"S3OutputPath": "s3://a2i-local-output/reviews"},
-//!      "RoleArn": "arn:aws:iam::111122223333:role/a2i-local"}
-//!   ]
-//! }
-//! ```
-//!
-//! A task UI gives its template inline (`UiTemplate.Content`, as in CreateHumanTaskUi) or as
-//! `TemplateFile`, a path relative to the resources file. A flow definition is a
-//! CreateFlowDefinition request; inside `HumanLoopConfig`, `HumanTaskUiName` may stand for
-//! `HumanTaskUiArn` (the ARN of that task UI on this server). Both lists are optional.
+//! The file format is documented on [`Resources`].
 
 use std::path::{Path, PathBuf};
 
@@ -67,7 +45,31 @@ pub enum ResourcesError {
     },
 }
 
-/// Task UIs and flow definitions to create at start (see the module docs for the file format).
+/// Task UIs and flow definitions to create at start, from code or from a resources file.
+///
+/// The file is JSON:
+///
+/// ```json
+/// {
+///   "HumanTaskUis": [
+///     {"HumanTaskUiName": "review-ui", "TemplateFile": "worker-templates/generic.liquid.html"},
+///     {"HumanTaskUiName": "inline-ui", "UiTemplate": {"Content": "<p>{{ task.input.text }}</p>"}}
+///   ],
+///   "FlowDefinitions": [
+///     {"FlowDefinitionName": "review-flow",
+///      "HumanLoopConfig": {"HumanTaskUiName": "review-ui",
+///                          "WorkteamArn": "arn:aws:sagemaker:us-east-1:111122223333:workteam/private-crowd/local",
+///                          "TaskTitle": "Review", "TaskDescription": "Check the item", "TaskCount": 1},
+///      "OutputConfig": {"S3OutputPath": "s3://a2i-local-output/reviews"},
+///      "RoleArn": "arn:aws:iam::111122223333:role/a2i-local"}
+///   ]
+/// }
+/// ```
+///
+/// A task UI gives its template inline (`UiTemplate.Content`, as in CreateHumanTaskUi) or as
+/// `TemplateFile`, a path relative to the resources file. A flow definition is a
+/// CreateFlowDefinition request; inside `HumanLoopConfig`, `HumanTaskUiName` may stand for
+/// `HumanTaskUiArn` (the ARN of that task UI on this server). Both lists are optional.
 #[derive(Debug, Clone, Default)]
 pub struct Resources {
     human_task_uis: Vec<Map<String, Value>>,

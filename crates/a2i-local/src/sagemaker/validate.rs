@@ -183,6 +183,7 @@ fn type_error(field: &str, expected: &str, got: &Value) -> SageMakerError {
     let got = match got {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
+        Value::Number(_) if expected == "an integer" => "a number that is not a 64-bit integer",
         Value::Number(_) => "a number",
         Value::String(_) => "a string",
         Value::Array(_) => "a list",
@@ -225,10 +226,10 @@ impl<'a> Obj<'a> {
     fn int(&self, key: &str) -> Result<Option<i64>, SageMakerError> {
         match self.get(key) {
             None => Ok(None),
-            Some(Value::Number(n)) => n
+            Some(number @ Value::Number(n)) => n
                 .as_i64()
                 .map(Some)
-                .ok_or_else(|| type_error(&self.field(key), "an integer", &Value::Null)),
+                .ok_or_else(|| type_error(&self.field(key), "an integer", number)),
             Some(other) => Err(type_error(&self.field(key), "an integer", other)),
         }
     }
