@@ -462,10 +462,22 @@ impl LocalA2iBuilder {
                 addr: a2i_addr,
                 source,
             })?;
+        let s3_local_addr = s3_listener
+            .local_addr()
+            .map_err(|source| StartError::Bind {
+                addr: s3_addr,
+                source,
+            })?;
+        // RenderUiTemplate's grant_read_access: presigned URLs to this server's S3 port.
+        let renderer = Renderer::new(Arc::new(crate::render::S3Presigner::new(
+            format!("http://{s3_local_addr}"),
+            self.credentials.clone(),
+            self.region.clone(),
+        )));
         let sagemaker = Arc::new(SageMakerApi::new(
             Arc::clone(&control_plane),
             Some(s3.clone()),
-            Renderer::default(),
+            renderer,
             format!("http://{a2i_local_addr}"),
         ));
         // Before serving, so the first request already sees them.
@@ -600,6 +612,18 @@ impl LocalA2iHandle {
     /// as at start; returns how many were created or replaced.
     pub async fn apply_resources(&self, resources: &Resources) -> Result<usize, ResourcesError> {
         resources.apply(&self.sagemaker).await
+    }
+
+    /// The presigner `grant_read_access` uses for this server: real SigV4 query-string
+    /// presigned GET URLs to the embedded S3's endpoint, valid for
+    /// [`crate::render::DEFAULT_PRESIGN_EXPIRY`], which the embedded S3 verifies (an
+    /// expired or altered URL is refused with 403).
+    pub fn presigner(&self) -> std::sync::Arc<dyn crate::render::Presign> {
+        std::sync::Arc::new(crate::render::S3Presigner::new(
+            self.s3_endpoint(),
+            self.credentials.clone(),
+            self.region.clone(),
+        ))
     }
 
     /// The default region.
