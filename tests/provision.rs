@@ -307,7 +307,7 @@ fn create_flow(name: &str) -> Rule {
             assert_eq!(r.flow_definition_name(), Some(expected.as_str()));
             assert_eq!(r.role_arn(), Some(ROLE));
             let out = r.output_config().unwrap();
-            assert_eq!(out.s3_output_path(), OUTPUT);
+            assert_eq!(out.s3_output_path(), Some(OUTPUT));
             assert_eq!(out.kms_key_id(), None, "an empty KmsKeyId sends none");
             let c = r.human_loop_config().unwrap();
             assert_eq!(c.workteam_arn(), Some(WORKTEAM));
