@@ -1,7 +1,8 @@
 //! The flow custom resource end to end, with SageMaker mocked at the SDK (every call checked,
 //! in order) and a local HTTP server standing in for CloudFormation's `ResponseURL`: the
 //! exact answer CloudFormation receives for Create, retries, Update (replacement), Delete,
-//! failures and malformed requests.
+//! failures and malformed requests; and, with the real SDK over HTTP, against a2i-local's
+//! SageMaker control plane.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -18,6 +19,7 @@ use aws_sdk_sagemaker::operation::describe_human_task_ui::DescribeHumanTaskUiOut
 use aws_sdk_sagemaker::types::{
     FlowDefinitionOutputConfig, FlowDefinitionStatus, HumanLoopConfig, UiTemplateInfo,
 };
+use aws_sdk_sagemaker::error::ProvideErrorMetadata;
 use aws_sdk_sagemaker::Client as SageMaker;
 use aws_smithy_mocks::{create_mock_http_client, mock, MockResponseInterceptor, Rule, RuleMode};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
@@ -1043,4 +1045,162 @@ fn the_sample_events_parse_and_name_a_shipped_template() {
         seen.insert(kind, spec);
     }
     assert_ne!(seen["create"], seen["update"], "the update changes the template");
+}
+
+// ------------------------------------------------------------------------------------------
+// End to end: the real SageMaker SDK over HTTP against a2i-local's control plane.
+// ------------------------------------------------------------------------------------------
+
+async fn local() -> (a2i_local::LocalA2iHandle, SageMaker) {
+    let handle = a2i_local::LocalA2i::builder()
+        .start()
+        .await
+        .expect("a2i-local starts");
+    let creds = handle.credentials();
+    let config = aws_sdk_sagemaker::Config::builder()
+        .behavior_version(aws_sdk_sagemaker::config::BehaviorVersion::latest())
+        .region(aws_sdk_sagemaker::config::Region::new(handle.region().to_owned()))
+        .credentials_provider(aws_sdk_sagemaker::config::Credentials::new(
+            creds.access_key_id.clone(),
+            creds.secret_access_key.clone(),
+            None,
+            None,
+            "provision-test",
+        ))
+        .endpoint_url(handle.sagemaker_endpoint())
+        .retry_config(RetryConfig::disabled())
+        .build();
+    (handle, SageMaker::from_conf(config))
+}
+
+fn against(sm: &SageMaker) -> Provisioner {
+    Provisioner::new(
+        sm.clone(),
+        Timing {
+            poll_interval: Duration::from_millis(10),
+            max_wait: Duration::from_secs(5),
+            reserve: Duration::from_secs(1),
+        },
+    )
+}
+
+/// Whether a2i-local knows the flow definition and the task UI `name`.
+async fn exists(sm: &SageMaker, name: &str) -> (bool, bool) {
+    let flow = match sm.describe_flow_definition().flow_definition_name(name).send().await {
+        Ok(_) => true,
+        Err(e) if e.code() == Some("ResourceNotFound") => false,
+        Err(e) => panic!("{}", aws_sdk_sagemaker::error::DisplayErrorContext(&e)),
+    };
+    let ui = match sm.describe_human_task_ui().human_task_ui_name(name).send().await {
+        Ok(_) => true,
+        Err(e) if e.code() == Some("ResourceNotFound") => false,
+        Err(e) => panic!("{}", aws_sdk_sagemaker::error::DisplayErrorContext(&e)),
+    };
+    (flow, ui)
+}
+
+#[tokio::test]
+async fn local_create_retry_update_and_deletes_through_the_real_sdk() {
+    let (handle, sm) = local().await;
+    let p = against(&sm);
+    let old = name_for("generic");
+    let new = name_for("moderation");
+
+    // Create: both resources exist, the flow as asked for.
+    let url = ResponseUrl::start(200).await;
+    p.answer(create(&url.url, properties("generic")), in_a_minute())
+        .await
+        .unwrap();
+    let answer = url.only_answer();
+    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    assert_eq!(answer["Data"]["FlowDefinitionName"], json!(old));
+    let physical = answer["PhysicalResourceId"].as_str().unwrap().to_owned();
+    assert!(physical.ends_with(&format!(":flow-definition/{old}")), "{physical}");
+    let flow = sm
+        .describe_flow_definition()
+        .flow_definition_name(&old)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(flow.flow_definition_arn(), Some(physical.as_str()));
+    assert_eq!(flow.flow_definition_status(), Some(&FlowDefinitionStatus::Active));
+    let c = flow.human_loop_config().unwrap();
+    assert_eq!(c.human_task_ui_arn(), answer["Data"]["HumanTaskUiArn"].as_str());
+    assert_eq!((c.task_count(), c.workteam_arn()), (Some(2), Some(WORKTEAM)));
+    assert_eq!(exists(&sm, &old).await, (true, true));
+
+    // The same Create again (a retry): the same answer, nothing new.
+    let again = ResponseUrl::start(200).await;
+    p.answer(create(&again.url, properties("generic")), in_a_minute())
+        .await
+        .unwrap();
+    assert_eq!(again.only_answer(), answer);
+    let uis = sm.list_human_task_uis().send().await.unwrap();
+    assert_eq!(uis.human_task_ui_summaries().len(), 1);
+
+    // Update to another template: new resources, a new physical id; the old still serve.
+    let url = ResponseUrl::start(200).await;
+    p.answer(
+        update(&url.url, &physical, properties("moderation"), properties("generic")),
+        in_a_minute(),
+    )
+    .await
+    .unwrap();
+    let updated = url.only_answer();
+    assert_eq!(updated["Status"], "SUCCESS", "{updated}");
+    let new_physical = updated["PhysicalResourceId"].as_str().unwrap().to_owned();
+    assert!(new_physical.ends_with(&format!(":flow-definition/{new}")), "{new_physical}");
+    assert_eq!(exists(&sm, &new).await, (true, true));
+    assert_eq!(exists(&sm, &old).await, (true, true));
+
+    // CloudFormation's Delete of the old physical id: only the old ones go.
+    let url = ResponseUrl::start(200).await;
+    p.answer(delete(&url.url, &physical, properties("generic")), in_a_minute())
+        .await
+        .unwrap();
+    assert_eq!(url.only_answer()["Status"], "SUCCESS");
+    assert_eq!(exists(&sm, &old).await, (false, false));
+    assert_eq!(exists(&sm, &new).await, (true, true));
+
+    // Deleting the stack, twice (the second finds nothing): both succeed.
+    for _ in 0..2 {
+        let url = ResponseUrl::start(200).await;
+        p.answer(delete(&url.url, &new_physical, properties("moderation")), in_a_minute())
+            .await
+            .unwrap();
+        assert_eq!(url.only_answer()["Status"], "SUCCESS");
+        assert_eq!(exists(&sm, &new).await, (false, false));
+    }
+    handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn local_a_malformed_work_team_arn_is_failed_with_the_reason_and_leaves_nothing() {
+    let (handle, sm) = local().await;
+    let mut props = properties("forms");
+    props["WorkteamArn"] = json!("arn:aws:sagemaker:us-east-1:111122223333:flow-definition/not-a-team");
+    let url = ResponseUrl::start(200).await;
+    against(&sm)
+        .answer(create(&url.url, props), in_a_minute())
+        .await
+        .unwrap();
+    let answer = url.only_answer();
+    assert_eq!(answer["Status"], "FAILED");
+    assert_eq!(
+        answer["PhysicalResourceId"],
+        "a2i-flow-create-failed-11111111-aaaa-4bbb-8ccc-000000000001"
+    );
+    let reason = answer["Reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("CreateFlowDefinition failed with ValidationException (HTTP 400): ")
+            && reason.contains("workteamArn"),
+        "{reason}"
+    );
+    assert!(!reason.contains("not-a-team"), "values are withheld: {reason}");
+    // The task UI made before the refusal was undone.
+    let uis = sm.list_human_task_uis().send().await.unwrap();
+    assert!(uis.human_task_ui_summaries().is_empty());
+    let flows = sm.list_flow_definitions().send().await.unwrap();
+    assert!(flows.flow_definition_summaries().is_empty());
+    handle.shutdown().await;
 }

@@ -452,6 +452,9 @@ impl Provisioner {
                 _ => {}
             }
             if Instant::now() + self.timing.poll_interval > until {
+                if until >= deadline {
+                    return Err(self.out_of_time("creating", name));
+                }
                 return Err(StepError::new(format!(
                     "flow definition {name} is still {} after {}",
                     status.map_or("without a status", FlowDefinitionStatus::as_str),
@@ -490,6 +493,9 @@ impl Provisioner {
             loop {
                 match self.describe_flow(name).await? {
                     None => break,
+                    Some(_) if Instant::now() + self.timing.poll_interval > until && until >= deadline => {
+                        return Err(self.out_of_time("deleting", name));
+                    }
                     Some(f) if Instant::now() + self.timing.poll_interval > until => {
                         return Err(StepError::new(format!(
                             "flow definition {name} is still {} {} after DeleteFlowDefinition; \

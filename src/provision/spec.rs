@@ -281,8 +281,8 @@ impl FlowSpec {
     }
 
     /// The name of both the task UI and the flow definition for this spec in this resource:
-    /// `<NamePrefix>-<16 hex digits>`, the digits from a SHA-256 of every property and of the
-    /// stack and logical id.
+    /// `<NamePrefix>-<16 hex digits>`, the digits from a SHA-256 of every property (the
+    /// template's name and content) and of the stack and logical id.
     ///
     /// Both resources are immutable, so a change of anything they are made of needs new
     /// ones, under a new name, while the old ones still serve the stack until CloudFormation
@@ -300,6 +300,12 @@ impl FlowSpec {
         field(stack_id.as_bytes());
         field(logical_id.as_bytes());
         field(self.name_prefix.as_bytes());
+        // The choice itself counts, not only the content it resolves to: picking another
+        // shipped template is a change even while two of them happen to read alike.
+        field(match &self.template_source {
+            TemplateSource::Shipped(t) => t.name().as_bytes(),
+            TemplateSource::Inline => b"",
+        });
         field(self.ui_template.as_bytes());
         field(self.workteam_arn.as_bytes());
         field(self.role_arn.as_bytes());
