@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use a2i_review::provision::{Provisioner, Timing, WorkerTemplate};
+use aws_sdk_sagemaker::error::ProvideErrorMetadata;
 use aws_sdk_sagemaker::operation::create_flow_definition::CreateFlowDefinitionOutput;
 use aws_sdk_sagemaker::operation::create_human_task_ui::CreateHumanTaskUiOutput;
 use aws_sdk_sagemaker::operation::delete_flow_definition::DeleteFlowDefinitionOutput;
@@ -19,7 +20,6 @@ use aws_sdk_sagemaker::operation::describe_human_task_ui::DescribeHumanTaskUiOut
 use aws_sdk_sagemaker::types::{
     FlowDefinitionOutputConfig, FlowDefinitionStatus, HumanLoopConfig, UiTemplateInfo,
 };
-use aws_sdk_sagemaker::error::ProvideErrorMetadata;
 use aws_sdk_sagemaker::Client as SageMaker;
 use aws_smithy_mocks::{create_mock_http_client, mock, MockResponseInterceptor, Rule, RuleMode};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
@@ -125,7 +125,8 @@ impl ResponseUrl {
         let r = &got[0];
         assert_eq!(r.method, "PUT");
         assert!(
-            r.path_and_query.ends_with("?AWSAccessKeyId=AKIDEXAMPLE&Expires=1700000000&Signature=abc%2Bdef%3D"),
+            r.path_and_query
+                .ends_with("?AWSAccessKeyId=AKIDEXAMPLE&Expires=1700000000&Signature=abc%2Bdef%3D"),
             "{}",
             r.path_and_query
         );
@@ -215,7 +216,8 @@ fn wire_error(shape: &str, message: &str) -> HttpResponse {
         SdkBody::from(json!({"__type": shape, "Message": message}).to_string()),
     );
     r.headers_mut().insert("x-amzn-errortype", shape.to_owned());
-    r.headers_mut().insert("content-type", "application/x-amz-json-1.1");
+    r.headers_mut()
+        .insert("content-type", "application/x-amz-json-1.1");
     r
 }
 
@@ -314,7 +316,10 @@ fn create_flow(name: &str) -> Rule {
             let c = r.human_loop_config().unwrap();
             assert_eq!(c.workteam_arn(), Some(WORKTEAM));
             assert_eq!(c.human_task_ui_arn(), Some(ui.as_str()));
-            assert_eq!(c.task_title(), Some("Review an item the model is unsure about"));
+            assert_eq!(
+                c.task_title(),
+                Some("Review an item the model is unsure about")
+            );
             assert_eq!(
                 c.task_description(),
                 Some("Check why the item was flagged and give your decision.")
@@ -342,8 +347,12 @@ fn create_flow_in_use() -> Rule {
 /// DescribeFlowDefinition of `name` as SageMaker answers for what [`create_flow`] asked for,
 /// with `status` and the work team `workteam`.
 fn describe_flow(name: &str, status: FlowDefinitionStatus, workteam: &str) -> Rule {
-    let (expected, ui, arn, workteam) =
-        (name.to_owned(), ui_arn(name), flow_arn(name), workteam.to_owned());
+    let (expected, ui, arn, workteam) = (
+        name.to_owned(),
+        ui_arn(name),
+        flow_arn(name),
+        workteam.to_owned(),
+    );
     mock!(SageMaker::describe_flow_definition)
         .match_requests(move |r| r.flow_definition_name() == Some(expected.as_str()))
         .then_output(move || {
@@ -413,7 +422,12 @@ fn delete_ui_missing(name: &str) -> Rule {
 
 fn used(rules: &[&Rule]) {
     for (i, r) in rules.iter().enumerate() {
-        assert_eq!(r.num_calls(), 1, "rule {i} was called {} times", r.num_calls());
+        assert_eq!(
+            r.num_calls(),
+            1,
+            "rule {i} was called {} times",
+            r.num_calls()
+        );
     }
 }
 
@@ -444,7 +458,10 @@ fn success(request_id: &str, name: &str, reason: &str) -> Value {
 async fn create_makes_the_task_ui_then_the_flow_and_answers_both_arns() {
     let url = ResponseUrl::start(200).await;
     let name = name_for("generic");
-    assert!(name.starts_with("a2i-review-") && name.len() == 27, "{name}");
+    assert!(
+        name.starts_with("a2i-review-") && name.len() == 27,
+        "{name}"
+    );
     let rules = [
         create_ui(&name, WorkerTemplate::Generic),
         create_flow(&name),
@@ -517,7 +534,10 @@ async fn a_name_held_by_a_task_ui_with_other_content_fails_and_is_left_alone() {
     let url = ResponseUrl::start(200).await;
     let name = name_for("generic");
     // Sequential mocks: any call after the Describe (such as a delete) would panic the test.
-    let rules = [create_ui_in_use(), describe_ui(&name, "<p>someone else's</p>")];
+    let rules = [
+        create_ui_in_use(),
+        describe_ui(&name, "<p>someone else's</p>"),
+    ];
     let refs: Vec<&Rule> = rules.iter().collect();
     provisioner(&refs)
         .answer(create(&url.url, properties("generic")), in_a_minute())
@@ -567,7 +587,8 @@ async fn a_flow_with_another_work_team_under_the_name_fails_naming_the_field() {
 async fn a_malformed_work_team_arn_fails_with_sagemakers_reason_and_undoes_the_task_ui() {
     let url = ResponseUrl::start(200).await;
     let mut props = properties("moderation");
-    props["WorkteamArn"] = json!("arn:aws:sagemaker:us-east-1:111122223333:flow-definition/not-a-team");
+    props["WorkteamArn"] =
+        json!("arn:aws:sagemaker:us-east-1:111122223333:flow-definition/not-a-team");
     let spec = a2i_review::provision::FlowSpec::from_properties(&props).unwrap();
     let name = spec.resource_name(STACK, LOGICAL);
     let refused = mock!(SageMaker::create_flow_definition).then_http_response(|| {
@@ -615,13 +636,17 @@ async fn bad_properties_fail_before_any_call_naming_the_property() {
         .unwrap();
     let answer = url.only_answer();
     assert_eq!(answer["Status"], "FAILED");
-    assert_eq!(answer["Reason"], "property TaskCount must be 1, 2 or 3, not 5");
+    assert_eq!(
+        answer["Reason"],
+        "property TaskCount must be 1, 2 or 3, not 5"
+    );
 }
 
 #[tokio::test]
 async fn a_failed_task_ui_create_never_quotes_the_template() {
     let url = ResponseUrl::start(200).await;
-    let secret = "<crowd-form><p>{{ task.input.patientName }} has a secret diagnosis</p></crowd-form>";
+    let secret =
+        "<crowd-form><p>{{ task.input.patientName }} has a secret diagnosis</p></crowd-form>";
     let mut props = properties("generic");
     props.as_object_mut().unwrap().remove("WorkerTemplate");
     props["UiTemplateContent"] = json!(secret);
@@ -634,7 +659,11 @@ async fn a_failed_task_ui_create_never_quotes_the_template() {
             &format!("Template rejected near '{}", &secret[..60]),
         )
     });
-    let rules = [refused, delete_flow_missing(&name), delete_ui_missing(&name)];
+    let rules = [
+        refused,
+        delete_flow_missing(&name),
+        delete_ui_missing(&name),
+    ];
     let refs: Vec<&Rule> = rules.iter().collect();
     provisioner(&refs)
         .answer(create(&url.url, props), in_a_minute())
@@ -672,7 +701,12 @@ async fn an_update_with_another_template_makes_new_resources_and_the_old_go_on_d
     let refs: Vec<&Rule> = rules.iter().collect();
     let p = provisioner(&refs);
     p.answer(
-        update(&url.url, &flow_arn(&old), properties("predictions"), properties("generic")),
+        update(
+            &url.url,
+            &flow_arn(&old),
+            properties("predictions"),
+            properties("generic"),
+        ),
         in_a_minute(),
     )
     .await
@@ -686,7 +720,11 @@ async fn an_update_with_another_template_makes_new_resources_and_the_old_go_on_d
             &format!("flow definition and task UI {new} ready (shipped template \"predictions\")"),
         )
     );
-    assert_ne!(answer["PhysicalResourceId"], json!(flow_arn(&old)), "a replacement");
+    assert_ne!(
+        answer["PhysicalResourceId"],
+        json!(flow_arn(&old)),
+        "a replacement"
+    );
 
     let url = ResponseUrl::start(200).await;
     p.answer(
@@ -760,7 +798,12 @@ async fn a_failed_update_keeps_the_old_physical_id_and_removes_only_the_new_name
     let refs: Vec<&Rule> = rules.iter().collect();
     provisioner(&refs)
         .answer(
-            update(&url.url, &flow_arn(&old), properties("forms"), properties("generic")),
+            update(
+                &url.url,
+                &flow_arn(&old),
+                properties("forms"),
+                properties("generic"),
+            ),
             in_a_minute(),
         )
         .await
@@ -877,8 +920,16 @@ async fn a_flow_that_stays_deleting_fails_the_delete_and_keeps_its_task_ui() {
                     .flow_definition_status(FlowDefinitionStatus::Deleting)
                     .creation_time(aws_smithy_types::DateTime::from_secs(0))
                     .role_arn(ROLE)
-                    .output_config(FlowDefinitionOutputConfig::builder().s3_output_path(OUTPUT).build())
-                    .human_loop_config(HumanLoopConfig::builder().human_task_ui_arn(ui.clone()).build())
+                    .output_config(
+                        FlowDefinitionOutputConfig::builder()
+                            .s3_output_path(OUTPUT)
+                            .build(),
+                    )
+                    .human_loop_config(
+                        HumanLoopConfig::builder()
+                            .human_task_ui_arn(ui.clone())
+                            .build(),
+                    )
                     .build()
             }
         })
@@ -924,8 +975,16 @@ async fn work_that_would_overrun_the_deadline_is_answered_failed_in_time() {
                     .flow_definition_status(FlowDefinitionStatus::Initializing)
                     .creation_time(aws_smithy_types::DateTime::from_secs(0))
                     .role_arn(ROLE)
-                    .output_config(FlowDefinitionOutputConfig::builder().s3_output_path(OUTPUT).build())
-                    .human_loop_config(HumanLoopConfig::builder().human_task_ui_arn(ui.clone()).build())
+                    .output_config(
+                        FlowDefinitionOutputConfig::builder()
+                            .s3_output_path(OUTPUT)
+                            .build(),
+                    )
+                    .human_loop_config(
+                        HumanLoopConfig::builder()
+                            .human_task_ui_arn(ui.clone())
+                            .build(),
+                    )
                     .build()
             }
         })
@@ -958,8 +1017,16 @@ async fn work_that_would_overrun_the_deadline_is_answered_failed_in_time() {
     )
     .await
     .unwrap();
-    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
-    assert!(started.elapsed() >= Duration::from_millis(1200), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        started.elapsed() >= Duration::from_millis(1200),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(undo_flow.num_calls(), 1, "the undo started");
     let answer = url.only_answer();
     assert_eq!(answer["Status"], "FAILED");
@@ -1044,7 +1111,10 @@ fn the_sample_events_parse_and_name_a_shipped_template() {
             .unwrap_or_else(|e| panic!("cfn-{kind}.json: {e}"));
         seen.insert(kind, spec);
     }
-    assert_ne!(seen["create"], seen["update"], "the update changes the template");
+    assert_ne!(
+        seen["create"], seen["update"],
+        "the update changes the template"
+    );
 }
 
 // ------------------------------------------------------------------------------------------
@@ -1059,7 +1129,9 @@ async fn local() -> (a2i_local::LocalA2iHandle, SageMaker) {
     let creds = handle.credentials();
     let config = aws_sdk_sagemaker::Config::builder()
         .behavior_version(aws_sdk_sagemaker::config::BehaviorVersion::latest())
-        .region(aws_sdk_sagemaker::config::Region::new(handle.region().to_owned()))
+        .region(aws_sdk_sagemaker::config::Region::new(
+            handle.region().to_owned(),
+        ))
         .credentials_provider(aws_sdk_sagemaker::config::Credentials::new(
             creds.access_key_id.clone(),
             creds.secret_access_key.clone(),
@@ -1086,12 +1158,22 @@ fn against(sm: &SageMaker) -> Provisioner {
 
 /// Whether a2i-local knows the flow definition and the task UI `name`.
 async fn exists(sm: &SageMaker, name: &str) -> (bool, bool) {
-    let flow = match sm.describe_flow_definition().flow_definition_name(name).send().await {
+    let flow = match sm
+        .describe_flow_definition()
+        .flow_definition_name(name)
+        .send()
+        .await
+    {
         Ok(_) => true,
         Err(e) if e.code() == Some("ResourceNotFound") => false,
         Err(e) => panic!("{}", aws_sdk_sagemaker::error::DisplayErrorContext(&e)),
     };
-    let ui = match sm.describe_human_task_ui().human_task_ui_name(name).send().await {
+    let ui = match sm
+        .describe_human_task_ui()
+        .human_task_ui_name(name)
+        .send()
+        .await
+    {
         Ok(_) => true,
         Err(e) if e.code() == Some("ResourceNotFound") => false,
         Err(e) => panic!("{}", aws_sdk_sagemaker::error::DisplayErrorContext(&e)),
@@ -1115,7 +1197,10 @@ async fn local_create_retry_update_and_deletes_through_the_real_sdk() {
     assert_eq!(answer["Status"], "SUCCESS", "{answer}");
     assert_eq!(answer["Data"]["FlowDefinitionName"], json!(old));
     let physical = answer["PhysicalResourceId"].as_str().unwrap().to_owned();
-    assert!(physical.ends_with(&format!(":flow-definition/{old}")), "{physical}");
+    assert!(
+        physical.ends_with(&format!(":flow-definition/{old}")),
+        "{physical}"
+    );
     let flow = sm
         .describe_flow_definition()
         .flow_definition_name(&old)
@@ -1123,10 +1208,19 @@ async fn local_create_retry_update_and_deletes_through_the_real_sdk() {
         .await
         .unwrap();
     assert_eq!(flow.flow_definition_arn(), Some(physical.as_str()));
-    assert_eq!(flow.flow_definition_status(), Some(&FlowDefinitionStatus::Active));
+    assert_eq!(
+        flow.flow_definition_status(),
+        Some(&FlowDefinitionStatus::Active)
+    );
     let c = flow.human_loop_config().unwrap();
-    assert_eq!(c.human_task_ui_arn(), answer["Data"]["HumanTaskUiArn"].as_str());
-    assert_eq!((c.task_count(), c.workteam_arn()), (Some(2), Some(WORKTEAM)));
+    assert_eq!(
+        c.human_task_ui_arn(),
+        answer["Data"]["HumanTaskUiArn"].as_str()
+    );
+    assert_eq!(
+        (c.task_count(), c.workteam_arn()),
+        (Some(2), Some(WORKTEAM))
+    );
     assert_eq!(exists(&sm, &old).await, (true, true));
 
     // The same Create again (a retry): the same answer, nothing new.
@@ -1141,7 +1235,12 @@ async fn local_create_retry_update_and_deletes_through_the_real_sdk() {
     // Update to another template: new resources, a new physical id; the old still serve.
     let url = ResponseUrl::start(200).await;
     p.answer(
-        update(&url.url, &physical, properties("moderation"), properties("generic")),
+        update(
+            &url.url,
+            &physical,
+            properties("moderation"),
+            properties("generic"),
+        ),
         in_a_minute(),
     )
     .await
@@ -1149,15 +1248,21 @@ async fn local_create_retry_update_and_deletes_through_the_real_sdk() {
     let updated = url.only_answer();
     assert_eq!(updated["Status"], "SUCCESS", "{updated}");
     let new_physical = updated["PhysicalResourceId"].as_str().unwrap().to_owned();
-    assert!(new_physical.ends_with(&format!(":flow-definition/{new}")), "{new_physical}");
+    assert!(
+        new_physical.ends_with(&format!(":flow-definition/{new}")),
+        "{new_physical}"
+    );
     assert_eq!(exists(&sm, &new).await, (true, true));
     assert_eq!(exists(&sm, &old).await, (true, true));
 
     // CloudFormation's Delete of the old physical id: only the old ones go.
     let url = ResponseUrl::start(200).await;
-    p.answer(delete(&url.url, &physical, properties("generic")), in_a_minute())
-        .await
-        .unwrap();
+    p.answer(
+        delete(&url.url, &physical, properties("generic")),
+        in_a_minute(),
+    )
+    .await
+    .unwrap();
     assert_eq!(url.only_answer()["Status"], "SUCCESS");
     assert_eq!(exists(&sm, &old).await, (false, false));
     assert_eq!(exists(&sm, &new).await, (true, true));
@@ -1165,9 +1270,12 @@ async fn local_create_retry_update_and_deletes_through_the_real_sdk() {
     // Deleting the stack, twice (the second finds nothing): both succeed.
     for _ in 0..2 {
         let url = ResponseUrl::start(200).await;
-        p.answer(delete(&url.url, &new_physical, properties("moderation")), in_a_minute())
-            .await
-            .unwrap();
+        p.answer(
+            delete(&url.url, &new_physical, properties("moderation")),
+            in_a_minute(),
+        )
+        .await
+        .unwrap();
         assert_eq!(url.only_answer()["Status"], "SUCCESS");
         assert_eq!(exists(&sm, &new).await, (false, false));
     }
@@ -1178,7 +1286,8 @@ async fn local_create_retry_update_and_deletes_through_the_real_sdk() {
 async fn local_a_malformed_work_team_arn_is_failed_with_the_reason_and_leaves_nothing() {
     let (handle, sm) = local().await;
     let mut props = properties("forms");
-    props["WorkteamArn"] = json!("arn:aws:sagemaker:us-east-1:111122223333:flow-definition/not-a-team");
+    props["WorkteamArn"] =
+        json!("arn:aws:sagemaker:us-east-1:111122223333:flow-definition/not-a-team");
     let url = ResponseUrl::start(200).await;
     against(&sm)
         .answer(create(&url.url, props), in_a_minute())
@@ -1196,7 +1305,10 @@ async fn local_a_malformed_work_team_arn_is_failed_with_the_reason_and_leaves_no
             && reason.contains("workteamArn"),
         "{reason}"
     );
-    assert!(!reason.contains("not-a-team"), "values are withheld: {reason}");
+    assert!(
+        !reason.contains("not-a-team"),
+        "values are withheld: {reason}"
+    );
     // The task UI made before the refusal was undone.
     let uis = sm.list_human_task_uis().send().await.unwrap();
     assert!(uis.human_task_ui_summaries().is_empty());

@@ -43,8 +43,8 @@ use sha2::{Digest, Sha256};
 use tokio::time::Instant;
 
 use crate::error::CallError;
-pub use response::{Responder, ResponseError};
 use response::{response, RequestIds};
+pub use response::{Responder, ResponseError};
 pub use spec::{FlowSpec, PropertyError, TemplateSource, WorkerTemplate};
 
 /// The physical id answered for a Create that failed: not an ARN, so its Delete has nothing
@@ -152,7 +152,8 @@ impl Provisioner {
         let (url, ids, request) = match parse(event) {
             Ok(parsed) => parsed,
             Err(None) => return Err(AnswerError::NotARequest),
-            Err(Some((url, ids, physical, problem))) => {
+            Err(Some(unparsed)) => {
+                let (url, ids, physical, problem) = *unparsed;
                 tracing::error!(%problem, "malformed custom-resource request");
                 let physical = physical.unwrap_or_else(|| failed_create_id(&ids));
                 let answer = response(Status::Failed, &problem, &physical, &ids);
@@ -266,9 +267,10 @@ impl Provisioner {
         };
         let name = spec.resource_name(&ids.stack_id, &ids.logical_resource_id);
         tracing::info!(%name, template = %spec.template_label(), "ensuring task UI and flow definition");
-        let result = tokio::time::timeout_at(work_deadline, self.ensure(&spec, &name, work_deadline))
-            .await
-            .unwrap_or_else(|_| Err(self.out_of_time("creating", &name)));
+        let result =
+            tokio::time::timeout_at(work_deadline, self.ensure(&spec, &name, work_deadline))
+                .await
+                .unwrap_or_else(|_| Err(self.out_of_time("creating", &name)));
         match result {
             Ok(made) => {
                 let data = HashMap::from([
@@ -280,7 +282,10 @@ impl Provisioner {
                 let reason = if current == Some(made.flow_arn.as_str()) {
                     format!("flow definition and task UI {name} unchanged")
                 } else {
-                    format!("flow definition and task UI {name} ready ({})", spec.template_label())
+                    format!(
+                        "flow definition and task UI {name} ready ({})",
+                        spec.template_label()
+                    )
                 };
                 Outcome {
                     status: Status::Success,
@@ -297,7 +302,9 @@ impl Provisioner {
                     let undo_deadline = deadline
                         .checked_sub(self.timing.reserve / 4)
                         .unwrap_or(deadline);
-                    let undo = tokio::time::timeout_at(undo_deadline, self.remove(&name, undo_deadline)).await;
+                    let undo =
+                        tokio::time::timeout_at(undo_deadline, self.remove(&name, undo_deadline))
+                            .await;
                     if !matches!(undo, Ok(Ok(()))) {
                         tracing::warn!(%name, "could not undo a failed create; Delete or a retry removes it");
                     }
@@ -316,7 +323,12 @@ impl Provisioner {
 
     /// Creates (or finds, identical) the task UI and the flow definition named `name`, and
     /// waits until the flow is `Active`.
-    async fn ensure(&self, spec: &FlowSpec, name: &str, deadline: Instant) -> Result<Made, StepError> {
+    async fn ensure(
+        &self,
+        spec: &FlowSpec,
+        name: &str,
+        deadline: Instant,
+    ) -> Result<Made, StepError> {
         let ui_arn = self.ensure_ui(spec, name).await?;
         let flow_arn = self.ensure_flow(spec, name, &ui_arn).await?;
         self.wait_active(name, deadline).await?;
@@ -364,7 +376,12 @@ impl Provisioner {
         }
     }
 
-    async fn ensure_flow(&self, spec: &FlowSpec, name: &str, ui_arn: &str) -> Result<String, StepError> {
+    async fn ensure_flow(
+        &self,
+        spec: &FlowSpec,
+        name: &str,
+        ui_arn: &str,
+    ) -> Result<String, StepError> {
         let loop_config = HumanLoopConfig::builder()
             .workteam_arn(&spec.workteam_arn)
             .human_task_ui_arn(ui_arn)
@@ -407,12 +424,18 @@ impl Provisioner {
                 }
                 arn_in(found.flow_definition_arn(), "DescribeFlowDefinition")
             }
-            Err(e) => Err(StepError::call(CallError::classify("CreateFlowDefinition", &e))),
+            Err(e) => Err(StepError::call(CallError::classify(
+                "CreateFlowDefinition",
+                &e,
+            ))),
         }
     }
 
     /// DescribeFlowDefinition; `None` when SageMaker does not know the name.
-    async fn describe_flow(&self, name: &str) -> Result<Option<DescribeFlowDefinitionOutput>, StepError> {
+    async fn describe_flow(
+        &self,
+        name: &str,
+    ) -> Result<Option<DescribeFlowDefinitionOutput>, StepError> {
         match self
             .sagemaker
             .describe_flow_definition()
@@ -422,7 +445,10 @@ impl Provisioner {
         {
             Ok(out) => Ok(Some(out)),
             Err(e) if e.code() == Some("ResourceNotFound") => Ok(None),
-            Err(e) => Err(StepError::call(CallError::classify("DescribeFlowDefinition", &e))),
+            Err(e) => Err(StepError::call(CallError::classify(
+                "DescribeFlowDefinition",
+                &e,
+            ))),
         }
     }
 
@@ -483,17 +509,28 @@ impl Provisioner {
                 None => wait = false,
                 Some(f) if f.flow_definition_status() == Some(&FlowDefinitionStatus::Deleting) => {}
                 Some(_) => {
-                    return Err(StepError::call(CallError::classify("DeleteFlowDefinition", &e)))
+                    return Err(StepError::call(CallError::classify(
+                        "DeleteFlowDefinition",
+                        &e,
+                    )))
                 }
             },
-            Err(e) => return Err(StepError::call(CallError::classify("DeleteFlowDefinition", &e))),
+            Err(e) => {
+                return Err(StepError::call(CallError::classify(
+                    "DeleteFlowDefinition",
+                    &e,
+                )))
+            }
         }
         if wait {
             let until = (Instant::now() + self.timing.max_wait).min(deadline);
             loop {
                 match self.describe_flow(name).await? {
                     None => break,
-                    Some(_) if Instant::now() + self.timing.poll_interval > until && until >= deadline => {
+                    Some(_)
+                        if Instant::now() + self.timing.poll_interval > until
+                            && until >= deadline =>
+                    {
                         return Err(self.out_of_time("deleting", name));
                     }
                     Some(f) if Instant::now() + self.timing.poll_interval > until => {
@@ -518,7 +555,10 @@ impl Provisioner {
         {
             Ok(_) => Ok(()),
             Err(e) if e.code() == Some("ResourceNotFound") => Ok(()),
-            Err(e) => Err(StepError::call(CallError::classify("DeleteHumanTaskUi", &e))),
+            Err(e) => Err(StepError::call(CallError::classify(
+                "DeleteHumanTaskUi",
+                &e,
+            ))),
         }
     }
 }
@@ -543,7 +583,9 @@ type Unparsed = (String, RequestIds, Option<String>, String);
 
 /// The request with its `ResponseURL` and ids; `Err(Some(..))` when it can only be answered
 /// `FAILED`, `Err(None)` when it cannot be answered at all.
-fn parse(event: Value) -> Result<(String, RequestIds, CloudFormationCustomResourceRequest), Option<Unparsed>> {
+fn parse(
+    event: Value,
+) -> Result<(String, RequestIds, CloudFormationCustomResourceRequest), Option<Box<Unparsed>>> {
     let field = |name: &str| event.get(name).and_then(Value::as_str).map(str::to_owned);
     let url = field("ResponseURL").ok_or(None)?;
     let ids = RequestIds {
@@ -554,14 +596,14 @@ fn parse(event: Value) -> Result<(String, RequestIds, CloudFormationCustomResour
     let physical = field("PhysicalResourceId").filter(|p| !p.is_empty());
     match serde_json::from_value::<CloudFormationCustomResourceRequest>(event) {
         Ok(request) => Ok((url, ids, request)),
-        Err(e) => Err(Some((
+        Err(e) => Err(Some(Box::new((
             url,
             ids,
             physical,
             // serde's messages about the envelope name fields and types; the envelope holds
             // no template content (ResourceProperties is parsed later, on its own).
             format!("malformed custom-resource request: {e}"),
-        ))),
+        )))),
     }
 }
 
@@ -685,7 +727,9 @@ fn flow_mismatch(
     if path != Some(spec.output_path.trim_end_matches('/')) {
         return Some("OutputPath");
     }
-    let kms = output.and_then(|o| o.kms_key_id()).filter(|k| !k.is_empty());
+    let kms = output
+        .and_then(|o| o.kms_key_id())
+        .filter(|k| !k.is_empty());
     if kms != spec.kms_key_id.as_deref() {
         return Some("KmsKeyId");
     }
@@ -700,22 +744,35 @@ fn flow_mismatch(
     keywords.sort_unstable();
     wanted.sort_unstable();
     let checks = [
-        (c.workteam_arn() == Some(spec.workteam_arn.as_str()), "WorkteamArn"),
+        (
+            c.workteam_arn() == Some(spec.workteam_arn.as_str()),
+            "WorkteamArn",
+        ),
         (c.human_task_ui_arn() == Some(ui_arn), "HumanTaskUiArn"),
-        (c.task_title() == Some(spec.task_title.as_str()), "TaskTitle"),
-        (c.task_description() == Some(spec.task_description.as_str()), "TaskDescription"),
+        (
+            c.task_title() == Some(spec.task_title.as_str()),
+            "TaskTitle",
+        ),
+        (
+            c.task_description() == Some(spec.task_description.as_str()),
+            "TaskDescription",
+        ),
         (c.task_count() == Some(spec.task_count), "TaskCount"),
         (
             c.task_time_limit_in_seconds() == Some(spec.task_time_limit_seconds),
             "TaskTimeLimitInSeconds",
         ),
         (
-            c.task_availability_lifetime_in_seconds() == Some(spec.task_availability_lifetime_seconds),
+            c.task_availability_lifetime_in_seconds()
+                == Some(spec.task_availability_lifetime_seconds),
             "TaskAvailabilityLifetimeInSeconds",
         ),
         (keywords == wanted, "TaskKeywords"),
     ];
-    checks.into_iter().find(|(same, _)| !same).map(|(_, field)| field)
+    checks
+        .into_iter()
+        .find(|(same, _)| !same)
+        .map(|(_, field)| field)
 }
 
 /// A CreateHumanTaskUi error with its service message dropped when it quotes the template
@@ -784,7 +841,10 @@ mod tests {
         let template = "<crowd-form><p>{{ task.input.secretField }}</p></crowd-form>";
         let quoting = "1 validation error detected: Value '<crowd-form><p>{{ task.input.secretField }}' at 'uiTemplate.content'";
         assert!(quotes(quoting, template));
-        assert!(!quotes("Member must have length less than or equal to 128000", template));
+        assert!(!quotes(
+            "Member must have length less than or equal to 128000",
+            template
+        ));
         let err = CallError {
             operation: "CreateHumanTaskUi",
             failure: crate::error::CallFailure::Service,

@@ -146,7 +146,10 @@ impl Responder {
                     last = format!("HTTP {}", answer.status().as_u16());
                     // A 4xx (expired or mismatched signature) will not change on a retry.
                     if answer.status().is_client_error() {
-                        return Err(ResponseError::Failed { attempts: attempt, last });
+                        return Err(ResponseError::Failed {
+                            attempts: attempt,
+                            last,
+                        });
                     }
                 }
                 Ok(Err(e)) => {
@@ -155,7 +158,10 @@ impl Responder {
                 Err(_) => last = "timed out".into(),
             }
             if Instant::now() + Duration::from_millis(200) >= deadline {
-                return Err(ResponseError::Failed { attempts: attempt, last });
+                return Err(ResponseError::Failed {
+                    attempts: attempt,
+                    last,
+                });
             }
             tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
         }
@@ -173,14 +179,20 @@ mod tests {
     #[test]
     fn a_long_reason_is_cut_and_the_body_stays_under_cloudformations_limit() {
         let ids = RequestIds {
-            stack_id: format!("arn:aws:cloudformation:us-east-1:111122223333:stack/{}/guid", "s".repeat(128)),
+            stack_id: format!(
+                "arn:aws:cloudformation:us-east-1:111122223333:stack/{}/guid",
+                "s".repeat(128)
+            ),
             request_id: "r".repeat(36),
             logical_resource_id: "L".repeat(255),
         };
         let mut r = response(
             CloudFormationCustomResourceResponseStatus::Failed,
             &"é".repeat(5000),
-            &format!("arn:aws:sagemaker:us-east-1:111122223333:flow-definition/{}", "a".repeat(63)),
+            &format!(
+                "arn:aws:sagemaker:us-east-1:111122223333:flow-definition/{}",
+                "a".repeat(63)
+            ),
             &ids,
         );
         let reason = r.reason.as_ref().unwrap();

@@ -330,7 +330,10 @@ impl FlowSpec {
         match &self.template_source {
             TemplateSource::Shipped(t) => format!("shipped template \"{}\"", t.name()),
             TemplateSource::Inline => {
-                format!("inline template ({} characters)", self.ui_template.chars().count())
+                format!(
+                    "inline template ({} characters)",
+                    self.ui_template.chars().count()
+                )
             }
         }
     }
@@ -341,7 +344,8 @@ pub fn is_resource_name(name: &str) -> bool {
     let b = name.as_bytes();
     !b.is_empty()
         && b.len() <= 63
-        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
         && b[0] != b'-'
         && b[b.len() - 1] != b'-'
 }
@@ -381,7 +385,10 @@ fn optional_string(
     }
 }
 
-fn required_string(props: &Map<String, Value>, name: &'static str) -> Result<String, PropertyError> {
+fn required_string(
+    props: &Map<String, Value>,
+    name: &'static str,
+) -> Result<String, PropertyError> {
     optional_string(props, name)?.ok_or(PropertyError::Missing { name })
 }
 
@@ -483,7 +490,10 @@ mod tests {
         assert_eq!(spec.task_availability_lifetime_seconds, 86400);
         assert_eq!(spec.task_keywords, ["review", "ml"]);
         assert_eq!(spec.kms_key_id, None);
-        assert_eq!(spec.template_source, TemplateSource::Shipped(WorkerTemplate::Generic));
+        assert_eq!(
+            spec.template_source,
+            TemplateSource::Shipped(WorkerTemplate::Generic)
+        );
         assert_eq!(spec.ui_template, WorkerTemplate::Generic.content());
     }
 
@@ -564,7 +574,10 @@ mod tests {
         let err = FlowSpec::from_properties(&with("Workteam", json!("x")))
             .unwrap_err()
             .to_string();
-        assert!(err.starts_with("unknown property Workteam (8 characters); known: NamePrefix"), "{err}");
+        assert!(
+            err.starts_with("unknown property Workteam (8 characters); known: NamePrefix"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -601,7 +614,10 @@ mod tests {
         assert_ne!(name, base.resource_name("stack-1", "Other"));
         let changes = [
             ("WorkerTemplate", json!("forms")),
-            ("WorkteamArn", json!("arn:aws:sagemaker:us-east-1:111122223333:workteam/private-crowd/other")),
+            (
+                "WorkteamArn",
+                json!("arn:aws:sagemaker:us-east-1:111122223333:workteam/private-crowd/other"),
+            ),
             ("RoleArn", json!("arn:aws:iam::111122223333:role/other")),
             ("OutputPath", json!("s3://results/other/")),
             ("KmsKeyId", json!("k")),
@@ -615,8 +631,11 @@ mod tests {
         ];
         for (key, value) in changes {
             let changed = FlowSpec::from_properties(&with(key, value)).unwrap();
-            assert_ne!(changed.resource_name("stack-1", "Flow")[changed.name_prefix.len()..],
-                name[base.name_prefix.len()..], "{key}");
+            assert_ne!(
+                changed.resource_name("stack-1", "Flow")[changed.name_prefix.len()..],
+                name[base.name_prefix.len()..],
+                "{key}"
+            );
         }
         // Only CloudFormation's own properties may change without a new name.
         let same = FlowSpec::from_properties(&with("ServiceToken", json!("other"))).unwrap();
