@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# Builds both Lambda bootstraps with cargo-lambda (release, arm64 as in template.yaml) and prints
-# their sizes. Falls back to x86_64 when the aarch64-unknown-linux-gnu standard library is not
-# installed and cannot be fetched (offline machines): that build proves the code links for
-# Lambda, but the template's Architectures must match what you deploy.
+# Builds the three Lambda bootstraps (start, status, flow custom resource) with cargo-lambda
+# (release, arm64 as in template.yaml) and prints their sizes. Falls back to x86_64 when the
+# aarch64-unknown-linux-gnu standard library is not installed and cannot be fetched (offline
+# machines): that build proves the code links for Lambda, but the template's Architectures
+# must match what you deploy.
 #   ARCH=x86_64 scripts/build-lambdas.sh   builds x86_64 without trying arm64.
 # Needs scripts/tools.sh first (cargo-lambda and its zig live in .tools/deploy).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 D="$ROOT/.tools/deploy/bin"
-BINARIES=(start-handler status-handler)
+BINARIES=(start-handler status-handler flow-resource)
 cd "$ROOT"
 
 [[ -x "$D/cargo-lambda" ]] || { echo "build-lambdas.sh: cargo-lambda missing; run scripts/tools.sh" >&2; exit 1; }

@@ -127,7 +127,7 @@ fn https_client_with(
 }
 
 /// The trust anchors of [`https_client`].
-fn tls_context() -> TlsContext {
+pub(crate) fn tls_context() -> TlsContext {
     let custom_ca = CUSTOM_CA_VARIABLES
         .iter()
         .any(|v| std::env::var_os(v).is_some_and(|p| !p.is_empty()));

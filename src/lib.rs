@@ -16,6 +16,7 @@
 //! - [`loop_input`]: the deterministic `InputContent` of a loop.
 //! - [`start`]: the start handler (S3 upload to `StartHumanLoop`).
 //! - [`status`]: the status handler (loop-status events to reviewed results).
+//! - [`provision`]: the stack's custom resource (task UI + flow definition).
 
 #![warn(missing_docs)]
 
@@ -27,6 +28,7 @@ pub mod error;
 pub mod field_path;
 pub mod loop_input;
 pub mod loop_name;
+pub mod provision;
 pub mod s3_event;
 pub mod source;
 pub mod start;
