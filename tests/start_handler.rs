@@ -327,7 +327,7 @@ async fn an_identical_start_of_an_active_loop_counts_as_already_started() {
         item_index: 0,
         line: Some(1),
     };
-    let content = LoopInput::new(item, source, &evaluation)
+    let content = LoopInput::new(item, source, &evaluation, None)
         .render()
         .unwrap()
         .content;
@@ -1101,7 +1101,7 @@ async fn a_textract_document_read_lean_gets_the_summary_and_loop_input_of_the_va
             let sent: LoopInput = serde_json::from_str(content).unwrap();
             assert_eq!(sent.source.object.key, "forms/claim.json");
             assert_eq!((sent.source.item_index, sent.source.line), (0, None));
-            let rendered = LoopInput::new(value.clone(), sent.source.clone(), &expected)
+            let rendered = LoopInput::new(value.clone(), sent.source.clone(), &expected, None)
                 .render()
                 .unwrap();
             assert!(!rendered.item_replaced);
