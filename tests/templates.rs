@@ -208,6 +208,7 @@ fn every_template_renders_every_sample_input() {
             // RENDER_OUT=dir keeps the pages, to look at in a browser.
             if let Some(dir) = std::env::var_os("RENDER_OUT") {
                 let name = name.trim_end_matches(".json");
+                std::fs::create_dir_all(&dir).unwrap();
                 std::fs::write(Path::new(&dir).join(format!("{kind}-{name}.html")), &html).unwrap();
             }
             assert!(
