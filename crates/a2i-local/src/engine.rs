@@ -476,8 +476,8 @@ impl Engine {
         }
     }
 
-    /// Expires the loop if it is still InProgress (the timer found its deadline passed);
-    /// its event is delivered in the background. Its partial answers stay in the record and
+    /// Expires the loop if it is still InProgress (the timer found its deadline passed) and
+    /// delivers its event (the timer runs this as background work). Its partial answers stay in the record and
     /// are not written (A2I writes output only once every worker has answered).
     async fn expire_due(self: &Arc<Self>, name: &str) {
         let ended = {
@@ -500,10 +500,7 @@ impl Engine {
         match ended {
             Ok(record) => {
                 tracing::info!(loop_name = %name, answers = record.answers.len(), required = record.policy.task_count, "human loop expired: not completed within its availability lifetime");
-                let engine = Arc::clone(self);
-                self.background.spawn(async move {
-                    engine.deliver_status(&record).await;
-                });
+                self.deliver_status(&record).await;
             }
             Err(err) => {
                 tracing::error!(loop_name = %name, error = %err, "expiring a loop failed")
@@ -593,7 +590,10 @@ async fn expiry_timer(
                 while due.first().is_some_and(|(deadline, _)| *deadline <= now) {
                     let Some((_, name)) = due.pop_first() else { break };
                     let Some(engine) = engine.upgrade() else { return };
-                    engine.expire_due(&name).await;
+                    // Counted as background work before the loop visibly fails, so that
+                    // `settled()` after seeing Failed also waits for its event.
+                    let background = engine.background.clone();
+                    background.spawn(async move { engine.expire_due(&name).await });
                 }
             }
         }
