@@ -79,6 +79,7 @@
 
 mod arn;
 mod background;
+mod builtin;
 mod control;
 mod engine;
 mod events;
@@ -99,6 +100,7 @@ mod server;
 mod sinks;
 
 pub use arn::{ArnError, FlowDefinitionArn};
+pub use builtin::recorded::{RecordedAnalyses, RecordingError};
 pub use control::PendingLoop;
 pub use engine::{Ended, EngineError};
 pub use events::{DeliveryOutcome, RetryPolicy};

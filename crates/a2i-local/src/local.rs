@@ -12,10 +12,13 @@ use aws_sdk_s3::config::{BehaviorVersion, Region, SharedCredentialsProvider};
 use hyper::service::service_fn;
 
 use crate::background::Background;
+use crate::builtin::recorded::RecordedAnalyses;
+use crate::builtin::BuiltinContext;
 use crate::control::PendingLoop;
 use crate::engine::{Ended, Engine, EngineError, EngineSettings};
 use crate::events::{Deliverer, DeliveryOutcome, RetryPolicy};
 use crate::faults::{FaultConfig, FaultStats, Faults};
+use crate::flows::SharedFlowLookup;
 use crate::loops::{FailureCode, LoopError, LoopRecord, NewLoop, Store};
 use crate::output::{OutputWriter, S3Location, WorkerAnswer};
 use crate::s3::{Credentials, EmbeddedS3, S3SetupError};
@@ -101,6 +104,8 @@ pub struct LocalA2iBuilder {
     retry: RetryPolicy,
     http_sink_timeout: Duration,
     tcp_nodelay: bool,
+    recorded: RecordedAnalyses,
+    flows: Option<SharedFlowLookup>,
 }
 
 impl Default for LocalA2iBuilder {
@@ -126,6 +131,8 @@ impl Default for LocalA2iBuilder {
             retry: RetryPolicy::default(),
             http_sink_timeout: Duration::from_secs(300),
             tcp_nodelay: true,
+            recorded: RecordedAnalyses::empty(),
+            flows: None,
         }
     }
 }
@@ -297,6 +304,19 @@ impl LocalA2iBuilder {
         self
     }
 
+    /// Model answers the built-in task types (Textract `AnalyzeDocument`, Rekognition
+    /// `DetectModerationLabels`) replay; see [`RecordedAnalyses`] for the file format.
+    pub fn recorded_analyses(mut self, recorded: RecordedAnalyses) -> Self {
+        self.recorded = recorded;
+        self
+    }
+
+    /// The flow definitions loops and built-in requests are governed by.
+    pub fn flow_lookup(mut self, flows: SharedFlowLookup) -> Self {
+        self.flows = Some(flows);
+        self
+    }
+
     /// Starts both ports and returns once they accept connections.
     pub async fn start(self) -> Result<LocalA2iHandle, StartError> {
         self.faults
@@ -391,12 +411,22 @@ impl LocalA2iBuilder {
                 source,
             })?;
 
+        let builtin = Arc::new(BuiltinContext {
+            recorded: Arc::new(self.recorded),
+            flows: self.flows.clone(),
+            s3: s3.in_process_client(),
+            region: self.region.clone(),
+        });
         let a2i_engine = Arc::clone(&engine);
         let a2i_server = server::serve("a2i", a2i_listener, self.tcp_nodelay, move |_remote| {
             let engine = Arc::clone(&a2i_engine);
+            let builtin = Arc::clone(&builtin);
             service_fn(move |request| {
                 let engine = Arc::clone(&engine);
-                async move { Ok::<_, Infallible>(crate::runtime::handle(engine, request).await) }
+                let builtin = Arc::clone(&builtin);
+                async move {
+                    Ok::<_, Infallible>(crate::runtime::handle(engine, builtin, request).await)
+                }
             })
         })
         .map_err(|source| StartError::Bind {
@@ -588,6 +618,9 @@ impl LocalA2iHandle {
                 self.a2i_endpoint(),
             ),
             ("AWS_ENDPOINT_URL_S3", self.s3_endpoint()),
+            // The built-in task types' services answer on the A2I port.
+            ("AWS_ENDPOINT_URL_TEXTRACT", self.a2i_endpoint()),
+            ("AWS_ENDPOINT_URL_REKOGNITION", self.a2i_endpoint()),
             ("AWS_ACCESS_KEY_ID", self.credentials.access_key_id.clone()),
             (
                 "AWS_SECRET_ACCESS_KEY",

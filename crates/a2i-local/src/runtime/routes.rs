@@ -18,6 +18,7 @@ use super::wire::{
     DescribeHumanLoopResponse, Empty, HumanLoopSummary, ListHumanLoopsResponse,
     StartHumanLoopResponse,
 };
+use crate::builtin::{self, BuiltinContext};
 use crate::engine::Engine;
 use crate::http::{json_response, parse_query, read_body, BodyError, ResponseBody};
 use crate::loops::{ListQuery, LoopError};
@@ -99,15 +100,31 @@ impl From<BodyError> for ApiError {
 }
 
 /// Serves one request on the A2I port.
-pub async fn handle(engine: Arc<Engine>, request: Request<Incoming>) -> Response<ResponseBody> {
+pub async fn handle(
+    engine: Arc<Engine>,
+    builtin: Arc<BuiltinContext>,
+    request: Request<Incoming>,
+) -> Response<ResponseBody> {
     let request_id = uuid::Uuid::new_v4().to_string();
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let span = tracing::info_span!("a2i_request", request_id = %request_id, %method, %path);
     let mut response = async {
         let started = Instant::now();
+        let target = request
+            .headers()
+            .get("x-amz-target")
+            .and_then(|v| v.to_str().ok())
+            .and_then(builtin::service_of_target);
         let response = if path == CONTROL_PREFIX || path.starts_with("/_local/") {
             crate::control::handle(&engine, request).await
+        } else if let Some(service) = target {
+            match read_body(request.into_body()).await {
+                Ok(body) => builtin::handle(&engine, &builtin, service, &body).await,
+                Err(err) => {
+                    builtin::BuiltinError::InvalidParameter(err.to_string()).into_response()
+                }
+            }
         } else {
             match operation(&engine, request).await {
                 Ok(response) => response,
