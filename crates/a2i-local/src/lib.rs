@@ -153,6 +153,7 @@
 
 mod arn;
 mod background;
+mod builtin;
 mod control;
 mod engine;
 mod events;
@@ -176,6 +177,7 @@ mod sinks;
 mod static_flows;
 
 pub use arn::{ArnError, FlowDefinitionArn};
+pub use builtin::recorded::{RecordedAnalyses, RecordingError};
 pub use control::PendingLoop;
 pub use engine::{AnswerProgress, Ended, EngineError};
 pub use events::{DeliveryOutcome, RetryPolicy};

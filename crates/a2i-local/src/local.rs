@@ -12,6 +12,8 @@ use aws_sdk_s3::config::{BehaviorVersion, Region, SharedCredentialsProvider};
 use hyper::service::service_fn;
 
 use crate::background::Background;
+use crate::builtin::recorded::RecordedAnalyses;
+use crate::builtin::BuiltinContext;
 use crate::control::PendingLoop;
 use crate::engine::{AnswerProgress, Ended, Engine, EngineError, EngineSettings};
 use crate::events::{Deliverer, DeliveryOutcome, RetryPolicy};
@@ -119,6 +121,7 @@ pub struct LocalA2iBuilder {
     control_plane_limits: ControlPlaneLimits,
     flow_lookup: Option<SharedFlowLookup>,
     strict_flow_definitions: bool,
+    recorded: RecordedAnalyses,
 }
 
 impl Default for LocalA2iBuilder {
@@ -150,6 +153,7 @@ impl Default for LocalA2iBuilder {
             control_plane_limits: ControlPlaneLimits::default(),
             flow_lookup: None,
             strict_flow_definitions: false,
+            recorded: RecordedAnalyses::empty(),
         }
     }
 }
@@ -376,6 +380,13 @@ impl LocalA2iBuilder {
         self
     }
 
+    /// Model answers the built-in task types (Textract `AnalyzeDocument`, Rekognition
+    /// `DetectModerationLabels`) replay; see [`RecordedAnalyses`] for the file format.
+    pub fn recorded_analyses(mut self, recorded: RecordedAnalyses) -> Self {
+        self.recorded = recorded;
+        self
+    }
+
     /// Starts both ports and returns once they accept connections.
     pub async fn start(self) -> Result<LocalA2iHandle, StartError> {
         let mut resources = self.resources.clone();
@@ -522,9 +533,20 @@ impl LocalA2iBuilder {
                 "control plane resources applied"
             );
         }
+        let builtin = Arc::new(BuiltinContext {
+            recorded: Arc::new(self.recorded),
+            flows: Some(
+                self.flow_lookup
+                    .clone()
+                    .unwrap_or_else(|| Arc::clone(&control_plane) as SharedFlowLookup),
+            ),
+            s3: s3.in_process_client(),
+            region: self.region.clone(),
+        });
         let port_services = Arc::new(PortServices {
             engine: Arc::clone(&engine),
             sagemaker: Arc::clone(&sagemaker),
+            builtin,
         });
         let a2i_server = server::serve("a2i", a2i_listener, self.tcp_nodelay, move |_remote| {
             let services = Arc::clone(&port_services);
@@ -778,6 +800,9 @@ impl LocalA2iHandle {
             ),
             ("AWS_ENDPOINT_URL_SAGEMAKER", self.sagemaker_endpoint()),
             ("AWS_ENDPOINT_URL_S3", self.s3_endpoint()),
+            // The built-in task types' services answer on the A2I port.
+            ("AWS_ENDPOINT_URL_TEXTRACT", self.a2i_endpoint()),
+            ("AWS_ENDPOINT_URL_REKOGNITION", self.a2i_endpoint()),
             ("AWS_ACCESS_KEY_ID", self.credentials.access_key_id.clone()),
             (
                 "AWS_SECRET_ACCESS_KEY",

@@ -97,6 +97,10 @@ struct ServeArgs {
     /// Most flow definitions the control plane holds; more is ResourceLimitExceeded.
     #[arg(long, default_value_t = ControlPlaneLimits::default().flow_definitions)]
     max_flow_definitions: usize,
+    /// Directory of recorded Textract / Rekognition answers that the built-in task types
+    /// replay (one JSON file per document; see docs/built-in-task-types.md).
+    #[arg(long = "recorded-analyses", env = "A2I_LOCAL_RECORDED_ANALYSES")]
+    recorded_analyses: Option<PathBuf>,
 }
 
 #[tokio::main]
@@ -175,6 +179,15 @@ async fn serve_until_signal(args: ServeArgs) -> Result<(), String> {
     for file in args.resources {
         builder = builder.resources_file(file);
     }
+    if let Some(dir) = &args.recorded_analyses {
+        let recorded = a2i_local::RecordedAnalyses::load(dir).map_err(|e| e.to_string())?;
+        println!(
+            "{} recorded analyses loaded from {}",
+            recorded.len(),
+            dir.display()
+        );
+        builder = builder.recorded_analyses(recorded);
+    }
     let local = builder.start().await.map_err(|e| e.to_string())?;
     print_banner(&local);
     if let Some(path) = &args.env_file {
@@ -208,6 +221,14 @@ fn print_banner(local: &LocalA2iHandle) {
     }
     println!("  control:      {}/_local/health", local.a2i_endpoint());
     println!("  S3:           {}", local.s3_endpoint());
+    println!(
+        "  Textract:     {} (AnalyzeDocument, replayed)",
+        local.a2i_endpoint()
+    );
+    println!(
+        "  Rekognition:  {} (DetectModerationLabels, replayed)",
+        local.a2i_endpoint()
+    );
     println!("  output path:  {}", local.output_location());
     if let Some(input) = local.input_location() {
         println!("  input path:   {input}");

@@ -20,6 +20,7 @@ use super::wire::{
     DescribeHumanLoopResponse, Empty, HumanLoopSummary, ListHumanLoopsResponse,
     StartHumanLoopResponse,
 };
+use crate::builtin::{self, BuiltinContext};
 use crate::engine::Engine;
 use crate::http::{json_response, parse_query, read_body, BodyError, ResponseBody};
 use crate::loops::{ListQuery, LoopError};
@@ -36,6 +37,8 @@ pub struct PortServices {
     pub engine: Arc<Engine>,
     /// The SageMaker control plane (`SageMaker.*`).
     pub sagemaker: Arc<SageMakerApi>,
+    /// The built-in task types (`Textract.*`, `RekognitionService.*`).
+    pub builtin: Arc<BuiltinContext>,
 }
 
 /// The awsJson service a request is for: `POST /` with `X-Amz-Target: <Prefix>.<Operation>`.
@@ -57,11 +60,18 @@ async fn aws_json(
     operation: &str,
     request: Request<Incoming>,
 ) -> Response<ResponseBody> {
+    if let Some(service) = builtin::service_of_target(&format!("{prefix}.{operation}")) {
+        return match read_body(request.into_body()).await {
+            Ok(body) => builtin::handle(&services.engine, &services.builtin, service, &body).await,
+            Err(err) => builtin::BuiltinError::InvalidParameter(err.to_string()).into_response(),
+        };
+    }
     match prefix {
         crate::sagemaker::TARGET_PREFIX => services.sagemaker.handle(operation, request).await,
         _ => crate::sagemaker::SageMakerError::UnknownOperation(format!(
             "No service with target prefix '{prefix}' is served by a2i-local; it serves \
-             {}.* on this port.",
+             {}.*, Textract.AnalyzeDocument and RekognitionService.DetectModerationLabels \
+             on this port.",
             crate::sagemaker::TARGET_PREFIX
         ))
         .into_response(),
