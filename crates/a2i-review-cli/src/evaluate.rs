@@ -78,6 +78,9 @@ pub struct RenderOptions {
     pub out_dir: PathBuf,
     /// What `grant_read_access` produces.
     pub media: MediaUrls,
+    /// `MEDIA_PATH`: where the item's media URI is, as the start handler reads it
+    /// (`task.input.media`).
+    pub media_path: Option<JsonPath>,
 }
 
 /// The bucket named by the loop input's `source` for a local file.
@@ -467,6 +470,7 @@ struct Renderer {
     out_dir: PathBuf,
     presign: Box<dyn Presign>,
     limits: Limits,
+    media_path: Option<JsonPath>,
 }
 
 impl Renderer {
@@ -495,6 +499,7 @@ impl Renderer {
             template,
             out_dir: options.out_dir.clone(),
             presign: options.media.presigner(),
+            media_path: options.media_path.clone(),
             limits,
         })
     }
@@ -532,7 +537,14 @@ impl Renderer {
             item_index: index,
             line,
         };
-        let content = match LoopInput::new(value, source, evaluation).render() {
+        let media = match &self.media_path {
+            Some(path) => match a2i_review::loop_input::find_media(path, &value) {
+                Ok(media) => media,
+                Err(e) => return failed(liquid::codes::INVALID_INPUT, e.to_string()),
+            },
+            None => None,
+        };
+        let content = match LoopInput::new(value, source, evaluation, media).render() {
             Ok(rendered) => rendered.content,
             Err(e) => return failed(liquid::codes::LIMIT_EXCEEDED, e.to_string()),
         };

@@ -88,6 +88,10 @@ struct EvaluateArgs {
     /// (`<input>.item-<n>.html` or `<input>.line-<n>.html`); created if missing.
     #[arg(long, value_name = "DIR", requires = "render")]
     render_out: Option<PathBuf>,
+    /// With --render: the item's media URI, as the start handler's MEDIA_PATH finds it
+    /// (`task.input.media`).
+    #[arg(long, value_name = "JSONPATH", value_parser = items_path, requires = "render")]
+    media_path: Option<JsonPath>,
     /// Inference results to judge (Rekognition, Textract sync or async pages, JSON Lines, any
     /// JSON); `-` reads stdin.
     #[arg(value_name = "INPUT", required = true)]
@@ -165,6 +169,7 @@ async fn run_evaluate(args: EvaluateArgs) -> Result<ExitCode, Failure> {
                 template,
                 out_dir,
                 media: evaluate::MediaUrls::from_env(),
+                media_path: args.media_path,
             }),
             _ => None,
         },
