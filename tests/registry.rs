@@ -231,8 +231,7 @@ async fn expired_and_stopped_loops_get_results_next_to_their_source_item() {
         .human_loop_input(
             HumanLoopInput::builder()
                 .input_content(r#"{"taskObject":"x"}"#)
-                .build()
-                .unwrap(),
+                .build(),
         )
         .send()
         .await

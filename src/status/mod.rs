@@ -404,7 +404,9 @@ fn measure(result: &ReviewedResult) -> Measured {
         .completion_time
         .filter(|_| completed)
         .map(|done| (done - result.creation_time).num_milliseconds() as f64 / 1000.0)
-        .filter(|s| *s >= 0.0);
+        // EventBridge's `time` has whole seconds, so a loop finished within its first second
+        // can seem to end before it began.
+        .map(|s| s.max(0.0));
     let agreement_percent = result
         .agreement
         .as_ref()
