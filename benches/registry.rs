@@ -16,6 +16,7 @@ use std::time::Instant;
 use a2i_local::{LocalA2i, LocalA2iHandle};
 use a2i_review::config::StartConfig;
 use a2i_review::start::StartHandler;
+use futures::StreamExt;
 use serde_json::{json, Value};
 
 const BUCKET: &str = "bench-input";
@@ -112,6 +113,30 @@ async fn run(rounds: usize, items: usize) {
         "with registry     {r:>7.3} ms/item (median)  {:+.3} ms/item  {:.2}x  ({registrations} registrations written, listing capped at 1000)",
         r - p,
         r / p
+    );
+    // The registration's own price: bare PutObjects of a registration's size, as many and as
+    // concurrent as the handler's.
+    let body = vec![b'x'; 700];
+    let t = Instant::now();
+    futures::stream::iter(0..items * rounds)
+        .map(|i| {
+            let (s3, body) = (s3.clone(), body.clone());
+            async move {
+                s3.put_object()
+                    .bucket(RESULTS)
+                    .key(format!("bare/{i}.json"))
+                    .body(body.into())
+                    .send()
+                    .await
+                    .expect("bare put")
+            }
+        })
+        .buffer_unordered(CONCURRENCY)
+        .for_each(|_| async {})
+        .await;
+    println!(
+        "bare PutObject    {:>7.3} ms/item ({CONCURRENCY} in flight, 700 bytes)",
+        t.elapsed().as_secs_f64() * 1e3 / (items * rounds) as f64
     );
     let redelivered_plain = timed(&without, &last.0, items).await;
     let redelivered_registered = timed(&with, &last.1, items).await;
