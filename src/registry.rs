@@ -488,7 +488,8 @@ mod tests {
                 found: Some("x/v2".into())
             })
         );
-        let cases: [(&dyn Fn(&mut serde_json::Value), &str); 6] = [
+        type Change<'a> = &'a dyn Fn(&mut serde_json::Value);
+        let cases: [(Change, &str); 6] = [
             (&|v| v["itemIndex"] = "4".into(), "itemIndex"),
             (&|v| v["source"]["key"] = 1.into(), "source.key"),
             (&|v| v["createdAt"] = "yesterday".into(), "createdAt"),

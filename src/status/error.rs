@@ -100,8 +100,8 @@ pub enum StatusError {
     Registry {
         /// The loop.
         loop_name: String,
-        /// What failed.
-        error: crate::registry::RegistryError,
+        /// What failed (boxed: it is much larger than the other variants).
+        error: Box<crate::registry::RegistryError>,
     },
 }
 

@@ -277,7 +277,7 @@ impl StatusHandler {
     ) -> Result<Option<crate::loop_input::ItemSource>, StatusError> {
         let registry_error = |error| StatusError::Registry {
             loop_name: name.to_string(),
-            error,
+            error: Box::new(error),
         };
         let Some(registration) = self
             .registry
