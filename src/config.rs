@@ -84,6 +84,12 @@ pub struct StartConfig {
     pub document_format: DocumentFormat,
     /// `MEDIA_PATH`: JSONPath to the `s3://` URI of an item's media (`task.input.media`).
     pub media_path: Option<serde_json_path::JsonPath>,
+    /// `RESULTS_BUCKET`: the loop registry's bucket (the status function's results bucket).
+    /// Optional: without it no loop is registered, and the results of `Failed` and `Stopped`
+    /// loops go to `_no-source` instead of next to their item.
+    pub results_bucket: Option<String>,
+    /// `REGISTRY_PREFIX`: key prefix of loop registrations (default `loops/`).
+    pub registry_prefix: String,
 }
 
 /// Settings of the status handler.
@@ -95,6 +101,9 @@ pub struct StatusConfig {
     pub results_prefix: String,
     /// `FLOW_DEFINITION_ARN`: when set, loops of other flow definitions are ignored.
     pub flow_definition_arn: Option<String>,
+    /// `REGISTRY_PREFIX`: key prefix of loop registrations in `RESULTS_BUCKET` (default
+    /// `loops/`), read to place `Failed` and `Stopped` results next to their item.
+    pub registry_prefix: String,
 }
 
 /// Longest loop-name prefix: leaves room for the 40-character hash part of a name.
@@ -103,6 +112,8 @@ pub const MAX_PREFIX_LEN: usize = 22;
 pub const DEFAULT_MAX_CONCURRENCY: usize = 8;
 /// Default of `RESULTS_PREFIX`.
 pub const DEFAULT_RESULTS_PREFIX: &str = "reviewed/";
+/// Default of `REGISTRY_PREFIX`.
+pub const DEFAULT_REGISTRY_PREFIX: &str = crate::registry::DEFAULT_REGISTRY_PREFIX;
 
 fn invalid(variable: &'static str, value: &str, rule: impl Into<String>) -> ConfigError {
     ConfigError {
@@ -255,6 +266,10 @@ impl StartConfig {
         let media_path = read(&lookup, "MEDIA_PATH")
             .map(|raw| parse_path("MEDIA_PATH", &raw, "$.image"))
             .transpose()?;
+        let results_bucket = read(&lookup, "RESULTS_BUCKET")
+            .map(|b| bucket_name(&b).map(|()| b))
+            .transpose()?;
+        let registry_prefix = key_prefix(&lookup, "REGISTRY_PREFIX", DEFAULT_REGISTRY_PREFIX)?;
 
         Ok(Self {
             flow_definition_arn,
@@ -265,6 +280,8 @@ impl StartConfig {
             items_path,
             document_format,
             media_path,
+            results_bucket,
+            registry_prefix,
         })
     }
 }
@@ -385,31 +402,9 @@ impl StatusConfig {
     /// Reads the status handler's settings through `lookup`.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let results_bucket = required(&lookup, "RESULTS_BUCKET")?;
-        if !valid_bucket_name(&results_bucket) {
-            return Err(invalid(
-                "RESULTS_BUCKET",
-                &results_bucket,
-                "it must be a bucket name: 3-63 characters of a-z, 0-9, '.', '-', starting and ending with a letter or digit",
-            ));
-        }
-        let results_prefix = match lookup("RESULTS_PREFIX") {
-            None => DEFAULT_RESULTS_PREFIX.to_owned(),
-            Some(p) if p.len() > 512 => {
-                return Err(invalid(
-                    "RESULTS_PREFIX",
-                    &p,
-                    "it must be at most 512 bytes",
-                ))
-            }
-            Some(p) if p.starts_with('/') => {
-                return Err(invalid(
-                    "RESULTS_PREFIX",
-                    &p,
-                    "it must not start with '/' (S3 keys have no leading slash)",
-                ))
-            }
-            Some(p) => p,
-        };
+        bucket_name(&results_bucket)?;
+        let results_prefix = key_prefix(&lookup, "RESULTS_PREFIX", DEFAULT_RESULTS_PREFIX)?;
+        let registry_prefix = key_prefix(&lookup, "REGISTRY_PREFIX", DEFAULT_REGISTRY_PREFIX)?;
         let flow_definition_arn = match read(&lookup, "FLOW_DEFINITION_ARN") {
             None => None,
             Some(arn) => {
@@ -422,7 +417,39 @@ impl StatusConfig {
             results_bucket,
             results_prefix,
             flow_definition_arn,
+            registry_prefix,
         })
+    }
+}
+
+/// `RESULTS_BUCKET` must be a bucket name.
+fn bucket_name(bucket: &str) -> Result<(), ConfigError> {
+    if valid_bucket_name(bucket) {
+        return Ok(());
+    }
+    Err(invalid(
+        "RESULTS_BUCKET",
+        bucket,
+        "it must be a bucket name: 3-63 characters of a-z, 0-9, '.', '-', starting and ending with a letter or digit",
+    ))
+}
+
+/// A key prefix (`RESULTS_PREFIX`, `REGISTRY_PREFIX`): `default` when unset, an explicit
+/// empty value meaning the bucket root; at most 512 bytes, no leading `/`.
+fn key_prefix(
+    lookup: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    default: &str,
+) -> Result<String, ConfigError> {
+    match lookup(variable) {
+        None => Ok(default.to_owned()),
+        Some(p) if p.len() > 512 => Err(invalid(variable, &p, "it must be at most 512 bytes")),
+        Some(p) if p.starts_with('/') => Err(invalid(
+            variable,
+            &p,
+            "it must not start with '/' (S3 keys have no leading slash)",
+        )),
+        Some(p) => Ok(p),
     }
 }
 
@@ -475,6 +502,27 @@ mod tests {
         assert!(c.loop_name_prefix.is_none());
         assert_eq!(c.document_format, DocumentFormat::Auto);
         assert!(matches!(c.conditions, ConditionsSource::Inline(_)));
+        assert_eq!(c.results_bucket, None, "no registry unless configured");
+        assert_eq!(c.registry_prefix, DEFAULT_REGISTRY_PREFIX);
+    }
+
+    #[test]
+    fn the_registry_settings_are_checked_like_the_results_ones() {
+        let c = start(&[("RESULTS_BUCKET", "results"), ("REGISTRY_PREFIX", "reg/")]).unwrap();
+        assert_eq!(c.results_bucket.as_deref(), Some("results"));
+        assert_eq!(c.registry_prefix, "reg/");
+        assert_eq!(
+            start(&[("RESULTS_BUCKET", "Results")])
+                .unwrap_err()
+                .variable,
+            "RESULTS_BUCKET"
+        );
+        assert_eq!(
+            start(&[("REGISTRY_PREFIX", "/x")]).unwrap_err().variable,
+            "REGISTRY_PREFIX"
+        );
+        let c = StatusConfig::from_lookup(env(&[("RESULTS_BUCKET", "results")])).unwrap();
+        assert_eq!(c.registry_prefix, "loops/");
     }
 
     #[test]

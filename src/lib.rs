@@ -14,6 +14,8 @@
 //! - [`conditions`]: A2I activation conditions: parse, validate, evaluate, explain.
 //! - [`loop_name`]: deterministic, valid `HumanLoopName`s.
 //! - [`loop_input`]: the deterministic `InputContent` of a loop.
+//! - [`metrics`]: the CloudWatch EMF record each invocation prints.
+//! - [`registry`]: the loop registry, which links every loop to its item.
 //! - [`start`]: the start handler (S3 upload to `StartHumanLoop`).
 //! - [`status`]: the status handler (loop-status events to reviewed results).
 //! - [`provision`]: the stack's custom resource (task UI + flow definition).
@@ -29,6 +31,8 @@ pub mod field_path;
 pub mod loop_input;
 pub mod loop_name;
 pub mod provision;
+pub mod metrics;
+pub mod registry;
 pub mod s3_event;
 pub mod source;
 pub mod start;

@@ -60,6 +60,9 @@ pub struct CreatedObject {
     pub event_name: String,
     /// Object size in bytes, when the record has it.
     pub size: Option<i64>,
+    /// The record's `eventTime`: when the object was created. The loop registry records it
+    /// (not the clock), so a redelivered event writes the same registration.
+    pub event_time: chrono::DateTime<chrono::Utc>,
 }
 
 /// The payload is not an S3 event at all.
@@ -188,6 +191,7 @@ fn record_outcome(record_index: usize, record: S3EventRecord) -> RecordOutcome {
         },
         event_name,
         size: record.s3.object.size,
+        event_time: record.event_time,
     })
 }
 
@@ -257,6 +261,7 @@ mod tests {
                 },
                 event_name: "ObjectCreated:Put".into(),
                 size: Some(2048),
+                event_time: "2026-11-21T09:14:03.512Z".parse().unwrap(),
             })]
         );
     }

@@ -41,10 +41,14 @@ struct Evidence {
     /// (where, text)
     texts: Vec<(String, String)>,
     trace_lines: usize,
+    /// Invocations, and the EMF metrics records (one per invocation, each its own line).
+    invocations: usize,
+    emf_lines: usize,
 }
 
 impl Evidence {
     fn payload(&mut self, case: &str, outcome: &Outcome) {
+        self.invocations += 1;
         let kind = if outcome.error().is_some() {
             "error payload"
         } else {
@@ -60,6 +64,17 @@ impl Evidence {
         for line in &report.logs {
             if line.text.contains("\"TRACE\"") {
                 self.trace_lines += 1;
+            }
+            if line.text.contains("\"_aws\"") {
+                let record: Value = serde_json::from_str(&line.text).unwrap_or_else(|e| {
+                    panic!("an EMF record is a line of its own: {e}: {}", line.text)
+                });
+                assert!(
+                    record["_aws"]["CloudWatchMetrics"].is_array(),
+                    "{}",
+                    line.text
+                );
+                self.emf_lines += 1;
             }
             self.texts.push((
                 format!("{process}: {:?} line", line.stream),
@@ -456,6 +471,10 @@ async fn no_item_content_or_answer_reaches_a_log_line_or_an_error_payload() {
     evidence.report("status-handler", &report);
     local.shutdown().await;
 
+    assert_eq!(
+        evidence.emf_lines, evidence.invocations,
+        "every invocation printed one EMF record (which the marker search covers)"
+    );
     assert!(
         evidence.trace_lines > 0,
         "RUST_LOG=trace with JSON logs produced no TRACE line: the test would see nothing"

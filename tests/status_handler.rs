@@ -667,6 +667,7 @@ async fn a_source_key_too_long_for_s3_is_shortened_under_the_limit() {
         results_bucket: RESULTS.into(),
         results_prefix: "reviewed/".into(),
         flow_definition_arn: None,
+        registry_prefix: "loops/".into(),
     };
     let key = match StatusHandler::new(config, s3).handle(e).await.unwrap() {
         StatusOutcome::Written { result_key, .. } => result_key,

@@ -22,7 +22,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         a2i_review::aws::a2i_client(&sdk),
     )
     .await
-    .inspect_err(|e| tracing::error!(error = %e, "cannot start"))?;
+    .inspect_err(|e| tracing::error!(error = %e, "cannot start"))?
+    .with_metrics(a2i_review::metrics::MetricsSink::Stdout);
     let handler = &handler;
 
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {

@@ -21,7 +21,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     };
     // SDK config is expensive, clients are cheap: both once, at cold start.
     let sdk = a2i_review::aws::sdk_config().await;
-    let handler = StatusHandler::new(config, aws_sdk_s3::Client::new(&sdk));
+    let handler = StatusHandler::new(config, aws_sdk_s3::Client::new(&sdk))
+        .with_metrics(a2i_review::metrics::MetricsSink::Stdout);
     let handler = &handler;
 
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {

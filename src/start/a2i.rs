@@ -43,6 +43,8 @@ use aws_sdk_sagemakera2iruntime::types::{
 use crate::config::ContentClassifier;
 use crate::error::CallError;
 
+use super::summary::FailureKind;
+
 /// Starts the loops of one flow definition, and tells new loops from existing ones.
 #[derive(Debug, Clone)]
 pub(super) struct LoopStarter {
@@ -68,6 +70,8 @@ pub(super) struct LoopFailure {
     pub reason: String,
     /// Whether invoking again may succeed.
     pub retryable: bool,
+    /// The kind, for metrics.
+    pub kind: FailureKind,
 }
 
 /// How hard a lookup tries.
@@ -105,11 +109,20 @@ impl LoopStarter {
         }
     }
 
+    /// The flow definition loops are started on.
+    pub(super) fn flow_definition_arn(&self) -> &str {
+        &self.flow_definition_arn
+    }
+
     /// Makes sure the loop `name` exists, starting it with `content` when it does not.
+    /// `before_start` runs (once) right before `StartHumanLoop` is sent, never for a loop that
+    /// is known to exist: the loop registry is written there, and when it fails no loop is
+    /// started.
     pub(super) async fn ensure_loop(
         &self,
         name: &str,
         content: String,
+        before_start: impl std::future::Future<Output = Result<(), LoopFailure>>,
     ) -> Result<LoopStart, LoopFailure> {
         match self.existing_loop(name, Attempts::One).await {
             Existing::Ours { status } => return Ok(LoopStart::AlreadyStarted { status }),
@@ -121,6 +134,7 @@ impl LoopStarter {
                 tracing::warn!(loop_name = name, error = %e, "DescribeHumanLoop failed; starting the loop without knowing whether it exists");
             }
         }
+        before_start.await?;
         let err = match self.start_request(name, content).send().await {
             Ok(_) => return Ok(LoopStart::Started),
             Err(e) => e,
@@ -153,6 +167,11 @@ impl LoopStarter {
         Err(LoopFailure {
             reason: call.to_string(),
             retryable: call.retryable,
+            kind: if call.retryable {
+                FailureKind::A2iRetryable
+            } else {
+                FailureKind::A2iRejected
+            },
         })
     }
 
@@ -220,5 +239,6 @@ fn name_taken(name: &str, flow_definition_arn: &str) -> LoopFailure {
     LoopFailure {
         reason: format!("loop name {name} is in use by flow definition {flow_definition_arn}"),
         retryable: false,
+        kind: FailureKind::LoopNameTaken,
     }
 }

@@ -7,7 +7,7 @@ use crate::document::{self, Items};
 use crate::error::CallError;
 use crate::source::ObjectRef;
 
-use super::summary::Failure;
+use super::summary::{Failure, FailureKind};
 
 /// The handler could not be built: the function must not take events.
 #[derive(Debug, thiserror::Error)]
@@ -61,7 +61,12 @@ pub(super) async fn read_items(
             } else {
                 ""
             };
-            return Err(Failure::of(object, format!("{call}{hint}"), call.retryable));
+            return Err(Failure::of(
+                object,
+                FailureKind::ObjectUnreadable,
+                format!("{call}{hint}"),
+                call.retryable,
+            ));
         }
     };
     Ok(document::items(

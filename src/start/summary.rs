@@ -83,11 +83,73 @@ pub struct Failure {
     pub reason: String,
     /// Whether invoking again may succeed.
     pub retryable: bool,
+    /// Which kind of failure: a closed set, for metrics and alarms.
+    pub kind: FailureKind,
+}
+
+/// The kinds of failure, a closed set: each is a metric `Failed.<Kind>` of the start
+/// function (see [`crate::metrics`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum FailureKind {
+    /// A record of the event named no usable object.
+    InvalidRecord,
+    /// S3 `GetObject` of the uploaded object failed.
+    ObjectUnreadable,
+    /// The whole object is not a document of items (empty, not JSON, no list at `ITEMS_PATH`).
+    InvalidDocument,
+    /// One item is not JSON or the conditions cannot be evaluated on it.
+    InvalidItem,
+    /// The loop input is over A2I's limit even with the item replaced by its reference.
+    InputTooLarge,
+    /// The loop's registration could not be written (no loop is started without it).
+    RegistryWrite,
+    /// The loop name belongs to a loop of another flow definition.
+    LoopNameTaken,
+    /// A2I refused `StartHumanLoop` for a reason a retry may clear (throttling, quota, 5xx,
+    /// timeouts).
+    A2iRetryable,
+    /// A2I refused `StartHumanLoop` for good (validation, access).
+    A2iRejected,
+}
+
+impl FailureKind {
+    /// Every kind, in a fixed order.
+    pub const ALL: [FailureKind; 9] = [
+        Self::InvalidRecord,
+        Self::ObjectUnreadable,
+        Self::InvalidDocument,
+        Self::InvalidItem,
+        Self::InputTooLarge,
+        Self::RegistryWrite,
+        Self::LoopNameTaken,
+        Self::A2iRetryable,
+        Self::A2iRejected,
+    ];
+
+    /// The kind's name, as serialized.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidRecord => "InvalidRecord",
+            Self::ObjectUnreadable => "ObjectUnreadable",
+            Self::InvalidDocument => "InvalidDocument",
+            Self::InvalidItem => "InvalidItem",
+            Self::InputTooLarge => "InputTooLarge",
+            Self::RegistryWrite => "RegistryWrite",
+            Self::LoopNameTaken => "LoopNameTaken",
+            Self::A2iRetryable => "A2iRetryable",
+            Self::A2iRejected => "A2iRejected",
+        }
+    }
 }
 
 impl Failure {
     /// A failure of `object` (or of one of its items, once `item_index`/`line` are set).
-    pub(crate) fn of(object: &ObjectRef, reason: String, retryable: bool) -> Self {
+    pub(crate) fn of(
+        object: &ObjectRef,
+        kind: FailureKind,
+        reason: String,
+        retryable: bool,
+    ) -> Self {
         Self {
             bucket: Some(object.bucket.clone()),
             key: Some(object.key.clone()),
@@ -96,6 +158,7 @@ impl Failure {
             loop_name: None,
             reason,
             retryable,
+            kind,
         }
     }
 
@@ -109,6 +172,7 @@ impl Failure {
             loop_name: None,
             reason,
             retryable: false,
+            kind: FailureKind::InvalidRecord,
         }
     }
 
@@ -258,7 +322,16 @@ mod tests {
 
     #[test]
     fn object_and_record_failures_are_not_counted_as_items() {
-        let m = message(vec![Failure::of(&object(), "empty".into(), false)], 0, 1);
+        let m = message(
+            vec![Failure::of(
+                &object(),
+                FailureKind::InvalidDocument,
+                "empty".into(),
+                false,
+            )],
+            0,
+            1,
+        );
         assert!(
             m.starts_with("1 object could not be processed (not retryable"),
             "{m}"
@@ -266,12 +339,17 @@ mod tests {
         assert!(!m.contains("of 0 items"), "{m}");
         let item = Failure {
             item_index: Some(2),
-            ..Failure::of(&object(), "bad".into(), true)
+            ..Failure::of(&object(), FailureKind::InvalidItem, "bad".into(), true)
         };
         let m = message(
             vec![
                 item,
-                Failure::of(&object(), "gone".into(), false),
+                Failure::of(
+                    &object(),
+                    FailureKind::ObjectUnreadable,
+                    "gone".into(),
+                    false,
+                ),
                 Failure::of_record("Records[1].s3.object.key is missing".into()),
                 Failure::of_record("Records[2].s3.object.key is missing".into()),
             ],
@@ -290,7 +368,12 @@ mod tests {
     fn the_error_type_says_whether_a_retry_helps() {
         let e = StartError::ItemsFailed {
             summary: Summary {
-                failures: vec![Failure::of(&object(), "throttled".into(), true)],
+                failures: vec![Failure::of(
+                    &object(),
+                    FailureKind::A2iRetryable,
+                    "throttled".into(),
+                    true,
+                )],
                 ..Summary::default()
             },
         };

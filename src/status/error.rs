@@ -94,6 +94,15 @@ pub enum StatusError {
         /// The classified failure (operation, code, HTTP status, whether it is transient).
         call: CallError,
     },
+    /// The loop's registration could not be read, or is not a valid registration: the
+    /// result is not written under `_no-source` when the item may be known.
+    #[error("loop {loop_name}: {error}")]
+    Registry {
+        /// The loop.
+        loop_name: String,
+        /// What failed (boxed: it is much larger than the other variants).
+        error: Box<crate::registry::RegistryError>,
+    },
 }
 
 impl StatusError {
@@ -103,6 +112,7 @@ impl StatusError {
         match self {
             Self::OutputNotFound { .. } => true,
             Self::S3 { call, .. } => call.retryable,
+            Self::Registry { error, .. } => error.is_retryable(),
             Self::InvalidEvent { .. }
             | Self::ForeignSource { .. }
             | Self::ForeignDetailType { .. }
@@ -143,6 +153,7 @@ impl FunctionError for StatusError {
             Self::OutputNotFound { .. } => "OutputNotFound",
             Self::InvalidOutput { .. } => "InvalidOutput",
             Self::S3 { .. } => "S3",
+            Self::Registry { .. } => "Registry",
         }
     }
 

@@ -11,10 +11,12 @@
 //!    a malformed file is not. The function's role needs `s3:ListBucket` on the output bucket:
 //!    without it S3 answers a missing object with 403 `AccessDenied`, which is not retried.
 //!    When the event carries no `flowDefinitionArn`, the file's one is used for the filter.
-//! 3. **Failed / Stopped**: recorded from the event alone (status, `failureCode`,
-//!    `failureReason`, the output URI if any). `output.json` is not read: A2I documents none
-//!    for these statuses, and reading one only when it happens to exist would make the result's
-//!    key depend on timing. Failed logs at error level.
+//! 3. **Failed / Stopped**: recorded from the event (status, `failureCode`, `failureReason`,
+//!    the output URI if any) and the loop's registration ([`crate::registry`]), which names
+//!    the item. `output.json` is not read: A2I documents none for these statuses, and reading
+//!    one only when it happens to exist would make the result's key depend on timing. Failed
+//!    logs at error level. A `Completed` loop whose `output.json` does not name its source is
+//!    looked up in the registry too.
 //! 4. Any other status (`InProgress`, `Stopping`, unknown values) is a non-retryable error.
 //! 5. **Writes** one [`ReviewedResult`] to `RESULTS_BUCKET` under [`result_key`] with
 //!    `content-type: application/json`.
@@ -22,9 +24,14 @@
 //! ## Decisions
 //!
 //! - **Key**: `{RESULTS_PREFIX}{source bucket}/{source key}/{loop name}.json` when the loop
-//!   input names its source (loops of the start handler), else
-//!   `{RESULTS_PREFIX}_no-source/{loop name}.json` (Failed/Stopped events, loops started by
-//!   someone else); keys over 1024 bytes are shortened with a hash. See [`result_key`].
+//!   input or its registration names its source (loops of the start handler), else
+//!   `{RESULTS_PREFIX}_no-source/{loop name}.json` (loops this app did not start: no
+//!   registration); keys over 1024 bytes are shortened with a hash. See [`result_key`]. A
+//!   registration that cannot be read fails the event (retryable when S3 is), rather than
+//!   putting a known item's result under `_no-source`.
+//! - **Metrics**: one EMF record per event ([`crate::metrics`]): `Completed`, `Failed`,
+//!   `Stopped`, `ResultsWithoutSource`, `Ignored`, `Errors` and `Errors.<kind>`, and for
+//!   Completed loops `ReviewTimeSeconds`, `AnswersPerLoop` and `AgreementRate`.
 //! - **Idempotency**: the document depends only on the event and `output.json`: the
 //!   completion time is the event's `time` (when A2I reported the status), never the clock;
 //!   serialization is deterministic. A duplicate event rewrites the same bytes. Two distinct
@@ -50,6 +57,8 @@ use serde_json::Value;
 
 use crate::config::StatusConfig;
 use crate::error::{CallError, FunctionError};
+use crate::metrics::{EmfRecord, MetricsSink, Unit};
+use crate::registry::{ParseError, Registry, RegistryError};
 use crate::source::parse_s3_uri;
 
 pub use error::StatusError;
@@ -94,19 +103,49 @@ pub enum StatusOutcome {
 pub struct StatusHandler {
     config: StatusConfig,
     s3: aws_sdk_s3::Client,
+    registry: Registry,
+    metrics: MetricsSink,
 }
 
-/// An outcome with what the log line needs besides it.
+/// An outcome with what the log line and the metrics need besides it.
 struct Processed {
     outcome: StatusOutcome,
     /// `failureCode` of a Failed or Stopped loop.
     failure_code: Option<String>,
+    /// What the written result measures (`None` when nothing was written).
+    measured: Option<Measured>,
+}
+
+/// The numbers of one written result.
+struct Measured {
+    flow_definition_arn: Option<String>,
+    no_source: bool,
+    review_time_seconds: Option<f64>,
+    answers: Option<usize>,
+    agreement_percent: Option<f64>,
 }
 
 impl StatusHandler {
     /// Takes the settings and a client (a real one, or one over an in-process S3 in tests).
     pub fn new(config: StatusConfig, s3: aws_sdk_s3::Client) -> Self {
-        Self { config, s3 }
+        let registry = Registry::new(
+            s3.clone(),
+            config.results_bucket.clone(),
+            config.registry_prefix.clone(),
+        );
+        Self {
+            config,
+            s3,
+            registry,
+            metrics: MetricsSink::Off,
+        }
+    }
+
+    /// Where each event's EMF record goes (the library default is nowhere; the Lambda
+    /// bootstrap prints it to stdout).
+    pub fn with_metrics(mut self, sink: MetricsSink) -> Self {
+        self.metrics = sink;
+        self
     }
 
     /// Handles one EventBridge event, given as raw JSON so a malformed event gets a typed error
@@ -119,7 +158,52 @@ impl StatusHandler {
             .to_owned();
         let result = self.process(event).await;
         log_result(&event_id, &result);
+        self.metrics.emit(&self.record(&result));
         result.map(|p| p.outcome)
+    }
+
+    /// The event's EMF record.
+    fn record(&self, result: &Result<Processed, StatusError>) -> EmfRecord {
+        let configured = self.config.flow_definition_arn.as_deref();
+        match result {
+            Ok(Processed {
+                outcome: StatusOutcome::Written { status, .. },
+                measured: Some(m),
+                ..
+            }) => {
+                let mut r =
+                    EmfRecord::new("status", m.flow_definition_arn.as_deref().or(configured));
+                for s in [
+                    FinalStatus::Completed,
+                    FinalStatus::Failed,
+                    FinalStatus::Stopped,
+                ] {
+                    r.count(s.as_str(), usize::from(*status == s));
+                }
+                r.count("ResultsWithoutSource", usize::from(m.no_source));
+                if let Some(t) = m.review_time_seconds {
+                    r.put("ReviewTimeSeconds", Unit::Seconds, t);
+                }
+                if let Some(n) = m.answers {
+                    r.count("AnswersPerLoop", n);
+                }
+                if let Some(p) = m.agreement_percent {
+                    r.put("AgreementRate", Unit::Percent, p);
+                }
+                r
+            }
+            Ok(_) => {
+                let mut r = EmfRecord::new("status", configured);
+                r.count("Ignored", 1);
+                r
+            }
+            Err(e) => {
+                let mut r = EmfRecord::new("status", configured);
+                r.count("Errors", 1);
+                r.count(format!("Errors.{}", e.kind()), 1);
+                r
+            }
+        }
     }
 
     async fn process(&self, raw: Value) -> Result<Processed, StatusError> {
@@ -141,6 +225,7 @@ impl StatusHandler {
             return Ok(Processed {
                 outcome: ignored,
                 failure_code: None,
+                measured: None,
             });
         }
         let parts = match status {
@@ -153,6 +238,7 @@ impl StatusHandler {
                         return Ok(Processed {
                             outcome: ignored,
                             failure_code: None,
+                            measured: None,
                         });
                     }
                 }
@@ -160,7 +246,12 @@ impl StatusHandler {
             }
             FinalStatus::Failed | FinalStatus::Stopped => None,
         };
-        let result = build_result(&event, status, parts);
+        let mut result = build_result(&event, status, parts);
+        if result.source.is_none() {
+            result.source = self
+                .registered_source(name, result.flow_definition_arn.as_deref())
+                .await?;
+        }
         let key = result_key(&self.config.results_prefix, result.source.as_ref(), name);
         self.write(&key, result.to_json_bytes()).await?;
         let outcome = StatusOutcome::Written {
@@ -172,7 +263,49 @@ impl StatusHandler {
         Ok(Processed {
             outcome,
             failure_code: event.detail.failure_code,
+            measured: Some(measure(&result)),
         })
+    }
+
+    /// The item of loop `name`, from its registration; `None` when the app did not start
+    /// it (no registration) or the registration is of another flow definition than `flow`
+    /// (a name reused after the registered loop was deleted).
+    async fn registered_source(
+        &self,
+        name: &LoopName,
+        flow: Option<&str>,
+    ) -> Result<Option<crate::loop_input::ItemSource>, StatusError> {
+        let registry_error = |error| StatusError::Registry {
+            loop_name: name.to_string(),
+            error: Box::new(error),
+        };
+        let Some(registration) = self
+            .registry
+            .read(name.as_str())
+            .await
+            .map_err(registry_error)?
+        else {
+            return Ok(None);
+        };
+        if registration.human_loop_name != name.as_str() {
+            return Err(registry_error(RegistryError::Parse {
+                bucket: self.registry.bucket().to_owned(),
+                key: self.registry.key(name.as_str()),
+                source: ParseError::Invalid(crate::field_path::PathError {
+                    path: "humanLoopName".into(),
+                    problem: "names another loop than its key".into(),
+                }),
+            }));
+        }
+        if flow.is_some_and(|f| f != registration.flow_definition_arn) {
+            tracing::warn!(
+                human_loop_name = name.as_str(),
+                registered_flow_definition_arn = registration.flow_definition_arn,
+                "the loop's registration is of another flow definition; not used"
+            );
+            return Ok(None);
+        }
+        Ok(Some(registration.item_source()))
     }
 
     /// `Some(Ignored)` when a flow definition is configured and `arn` is another one.
@@ -264,6 +397,33 @@ impl StatusHandler {
     }
 }
 
+/// What a written result measures.
+fn measure(result: &ReviewedResult) -> Measured {
+    let completed = result.status == FinalStatus::Completed;
+    let review_time_seconds = result
+        .completion_time
+        .filter(|_| completed)
+        .map(|done| (done - result.creation_time).num_milliseconds() as f64 / 1000.0)
+        // EventBridge's `time` has whole seconds, so a loop finished within its first second
+        // can seem to end before it began.
+        .map(|s| s.max(0.0));
+    let agreement_percent = result
+        .agreement
+        .as_ref()
+        .filter(|a| !a.is_empty())
+        .map(|a| {
+            let agreed = a.values().filter(|f| f.agree).count();
+            100.0 * agreed as f64 / a.len() as f64
+        });
+    Measured {
+        flow_definition_arn: result.flow_definition_arn.clone(),
+        no_source: result.source.is_none(),
+        review_time_seconds,
+        answers: result.answer_count.filter(|_| completed),
+        agreement_percent,
+    }
+}
+
 /// Joins the event, the loop input and the answers into the result document.
 fn build_result(
     event: &StatusEvent,
@@ -316,6 +476,7 @@ fn log_result(event_id: &str, result: &Result<Processed, StatusError>) {
                     ..
                 },
             failure_code,
+            ..
         }) => {
             let failure_code = failure_code.as_deref().unwrap_or_default();
             if *status == FinalStatus::Failed {
@@ -386,6 +547,7 @@ mod tests {
             results_bucket: "results".into(),
             results_prefix: "reviewed/".into(),
             flow_definition_arn: flow.map(str::to_owned),
+            registry_prefix: "loops/".into(),
         }
     }
 
@@ -414,8 +576,14 @@ mod tests {
         .unwrap()
     }
 
+    /// A handler over mocked S3 with `rules`, where no loop is registered.
     fn handler(rules: &[&Rule]) -> StatusHandler {
-        let s3 = mock_client!(aws_sdk_s3, RuleMode::MatchAny, rules, |b| b
+        let unregistered = mock!(Client::get_object)
+            .match_requests(|r| r.key().is_some_and(|k| k.starts_with("loops/")))
+            .then_error(|| GetObjectError::NoSuchKey(NoSuchKey::builder().build()));
+        let mut rules = rules.to_vec();
+        rules.insert(0, &unregistered);
+        let s3 = mock_client!(aws_sdk_s3, RuleMode::MatchAny, &rules, |b| b
             .retry_config(aws_sdk_s3::config::retry::RetryConfig::disabled()));
         StatusHandler::new(config(Some(FLOW)), s3)
     }
