@@ -15,6 +15,7 @@
 //! - [`loop_name`]: deterministic, valid `HumanLoopName`s.
 //! - [`loop_input`]: the deterministic `InputContent` of a loop.
 //! - [`registry`]: the loop registry, which links every loop to its item.
+//! - [`restart`]: a registered loop's input rebuilt for a restart (`a2i-review loops restart`).
 //! - [`start`]: the start handler (S3 upload to `StartHumanLoop`).
 //! - [`status`]: the status handler (loop-status events to reviewed results).
 
@@ -29,6 +30,7 @@ pub mod field_path;
 pub mod loop_input;
 pub mod loop_name;
 pub mod registry;
+pub mod restart;
 pub mod s3_event;
 pub mod source;
 pub mod start;
