@@ -133,17 +133,21 @@ impl Services {
     }
 }
 
-/// An S3 event for `key` in the input bucket, no version (the handler reads the current
-/// object), with the marker where a careless tool would print it.
+/// An S3 event for `key` in the input bucket, made from the repository's sample event: no
+/// version or ETag (the handler reads the current object), the marker where a careless tool
+/// would print it.
 fn s3_event(key: &str) -> Value {
-    json!({"Records": [{
-        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
-        "eventTime": "2026-11-29T10:00:00.000Z", "eventName": "ObjectCreated:Put",
-        "userIdentity": {"principalId": MARKER},
-        "s3": {"s3SchemaVersion": "1.0", "configurationId": "redrive",
-               "bucket": {"name": INPUT, "arn": format!("arn:aws:s3:::{INPUT}")},
-               "object": {"key": key, "size": 64, "sequencer": "00674F1E2B8C3D4E5F"}}
-    }]})
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events/s3-put.json");
+    let mut event: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let record = &mut event["Records"][0];
+    record["userIdentity"]["principalId"] = json!(MARKER);
+    record["s3"]["bucket"]["name"] = json!(INPUT);
+    record["s3"]["bucket"]["arn"] = json!(format!("arn:aws:s3:::{INPUT}"));
+    let object = record["s3"]["object"].as_object_mut().unwrap();
+    object.insert("key".into(), json!(key));
+    object.remove("versionId");
+    object.remove("eTag");
+    event
 }
 
 /// Lambda's on-failure destination record for an event (facts §7).
