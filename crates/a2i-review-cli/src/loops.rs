@@ -748,7 +748,7 @@ pub struct ActionOptions {
 ///
 /// A single loop is one DescribeHumanLoop and, when needed, one call; an unknown name is an
 /// error for `stop` and `already-deleted` for `delete` (deleting twice is not a failure). A
-/// bulk action acts on the listing, with [`IN_FLIGHT`] calls at a time, after `consent`.
+/// bulk action acts on the listing, a few calls at a time, after `consent`.
 pub async fn act(
     clients: &Clients,
     action: Action,
