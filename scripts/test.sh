@@ -9,3 +9,6 @@ cargo test --workspace --doc --locked
 
 # Real clients other than ours (boto3, AWS CLI from PyPI, in .tools/clients-venv) against a2i-local.
 bash scripts/client-compat.sh
+
+# a2i-review redrive against moto's SQS (.tools/moto-venv) and the start handler under cargo lambda watch.
+bash scripts/redrive-check.sh

@@ -16,6 +16,7 @@
 //! - [`loop_input`]: the deterministic `InputContent` of a loop.
 //! - [`metrics`]: the CloudWatch EMF record each invocation prints.
 //! - [`registry`]: the loop registry, which links every loop to its item.
+//! - [`restart`]: a registered loop's input rebuilt for a restart (`a2i-review loops restart`).
 //! - [`start`]: the start handler (S3 upload to `StartHumanLoop`).
 //! - [`status`]: the status handler (loop-status events to reviewed results).
 //! - [`provision`]: the stack's custom resource (task UI + flow definition).
@@ -33,6 +34,7 @@ pub mod loop_name;
 pub mod provision;
 pub mod metrics;
 pub mod registry;
+pub mod restart;
 pub mod s3_event;
 pub mod source;
 pub mod start;

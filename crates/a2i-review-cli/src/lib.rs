@@ -7,6 +7,8 @@
 //! - [`pipeline`]: a2i-local plus the real start and status handlers, wired in one process.
 //! - [`demo`]: `a2i-review demo`, the whole pipeline on the sample data with a scripted reviewer.
 //! - [`evaluate`]: `a2i-review evaluate`, a dry run of the start handler's decision on files.
+//! - [`loops`]: `a2i-review loops`, the app's human loops over the A2I API and the registry.
+//! - [`redrive`]: `a2i-review redrive`, failed invocations from an on-failure queue, replayed.
 //!
 //! Each subcommand is a module with a `run` entry point that writes to the streams it is
 //! given, so tests drive it in process; `src/main.rs` only parses the command line, maps
@@ -16,4 +18,6 @@
 
 pub mod demo;
 pub mod evaluate;
+pub mod loops;
 pub mod pipeline;
+pub mod redrive;

@@ -33,6 +33,11 @@ enum Command {
     /// render (every other item is still reported), 2 for a bad command line or an invalid
     /// conditions file or template.
     Evaluate(EvaluateArgs),
+    /// Operate the app's human loops: list, describe, stop, delete, restart.
+    Loops(a2i_review_cli::loops::cli::LoopsArgs),
+    /// Replay the failed invocations of a function's on-failure SQS queue; a message is
+    /// deleted only after its event was processed successfully.
+    Redrive(a2i_review_cli::redrive::RedriveArgs),
 }
 
 impl Command {
@@ -41,7 +46,7 @@ impl Command {
     fn default_log_filter(&self) -> &'static str {
         match self {
             Self::Demo(_) => "off",
-            Self::Evaluate(_) => "warn",
+            Self::Evaluate(_) | Self::Loops(_) | Self::Redrive(_) => "warn",
         }
     }
 }
@@ -132,6 +137,8 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Demo(args) => run_demo(args).await.map(|()| ExitCode::SUCCESS),
         Command::Evaluate(args) => run_evaluate(args).await,
+        Command::Loops(args) => Ok(a2i_review_cli::loops::cli::run(args).await),
+        Command::Redrive(args) => Ok(a2i_review_cli::redrive::run_cli(args).await),
     };
     match result {
         Ok(code) => code,
