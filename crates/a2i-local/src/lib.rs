@@ -28,6 +28,8 @@
 //! - `output`: output.json shape and S3 layout.
 //! - `events`: status-change events and delivery; `sinks`: where events go.
 //! - `s3`: the embedded S3; `s3_notify`: S3 event notifications in pipeline mode.
+//! - `builtin`: Textract `AnalyzeDocument` and Rekognition `DetectModerationLabels` with
+//!   `HumanLoopConfig`, replayed from recorded answers (see docs/built-in-task-types.md).
 //! - `faults`: latency, throttling and error-injection knobs.
 //! - `server`: binding, serving, graceful shutdown; `background`: waiting for deliveries.
 //! - [`render`] (public): worker-template rendering as A2I does it (Liquid, auto-escape,
