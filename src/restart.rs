@@ -79,6 +79,7 @@ pub async fn rebuild_input(
     conditions: &ActivationConditions,
     format: DocumentFormat,
     items_path: Option<&serde_json_path::JsonPath>,
+    media_path: Option<&serde_json_path::JsonPath>,
 ) -> Result<RenderedInput, RebuildError> {
     let source = registration.item_source();
     let object = &source.object.clone();
@@ -143,7 +144,13 @@ pub async fn rebuild_input(
     let value = body
         .into_value()
         .map_err(|e| unreadable(format!("the object is not valid JSON: {e}")))?;
-    let rendered = LoopInput::new(value, source, &evaluation)
+    let media = match media_path {
+        Some(path) => {
+            crate::loop_input::find_media(path, &value).map_err(|e| unreadable(e.to_string()))?
+        }
+        None => None,
+    };
+    let rendered = LoopInput::new(value, source, &evaluation, media)
         .render()
         .map_err(|e| unreadable(e.to_string()))?;
     let rebuilt = input_sha256(&rendered.content);

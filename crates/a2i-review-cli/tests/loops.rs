@@ -798,6 +798,7 @@ mod restart {
             conditions: a2i_review::config::parse_conditions_document(&conditions(limit)).unwrap(),
             format: DocumentFormat::Auto,
             items_path: None,
+            media_path: None,
             content_classifiers: Vec::new(),
             dry_run,
             output: OutputMode::JsonLines,

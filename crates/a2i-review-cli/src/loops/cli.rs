@@ -59,6 +59,9 @@ struct RestartArgs {
     /// The start function's ITEMS_PATH.
     #[arg(long, value_name = "JSONPATH", value_parser = items_path)]
     items_path: Option<serde_json_path::JsonPath>,
+    /// The start function's MEDIA_PATH.
+    #[arg(long, value_name = "JSONPATH", value_parser = items_path)]
+    media_path: Option<serde_json_path::JsonPath>,
     /// The start function's DOCUMENT_FORMAT.
     #[arg(long, default_value = "auto", value_parser = document_format)]
     format: DocumentFormat,
@@ -331,6 +334,7 @@ pub async fn run(args: LoopsArgs) -> ExitCode {
                     conditions,
                     format: a.format,
                     items_path: a.items_path,
+                    media_path: a.media_path,
                     content_classifiers: a.content_classifier.iter().map(|c| c.sdk()).collect(),
                     dry_run: a.dry_run,
                     output: a.output.into(),

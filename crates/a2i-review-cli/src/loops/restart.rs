@@ -35,6 +35,8 @@ pub struct RestartOptions {
     pub format: DocumentFormat,
     /// The start handler's `ITEMS_PATH`.
     pub items_path: Option<serde_json_path::JsonPath>,
+    /// The start handler's `MEDIA_PATH`.
+    pub media_path: Option<serde_json_path::JsonPath>,
     /// The start handler's `CONTENT_CLASSIFIERS`, sent with the new loop.
     pub content_classifiers: Vec<ContentClassifier>,
     /// Say what would be done, do nothing.
@@ -124,6 +126,7 @@ pub async fn restart(
         &options.conditions,
         options.format,
         options.items_path.as_ref(),
+        options.media_path.as_ref(),
     )
     .await
     .map_err(|e| refuse(e.to_string()))?;
