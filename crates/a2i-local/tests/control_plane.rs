@@ -845,10 +845,16 @@ async fn errors_on_the_wire_carry_type_in_body_and_header() {
         (status, body["__type"].as_str()),
         (400, Some("UnknownOperationException"))
     );
-    let (status, _, body) = raw(&handle, "Textract.AnalyzeDocument", "{}").await;
+    let (status, _, body) = raw(&handle, "Comprehend_20171127.DetectEntities", "{}").await;
     assert_eq!(
         (status, body["__type"].as_str()),
         (400, Some("UnknownOperationException"))
+    );
+    // Textract is served (the built-in task types): an empty request is its own validation error.
+    let (status, _, body) = raw(&handle, "Textract.AnalyzeDocument", "{}").await;
+    assert_eq!(
+        (status, body["__type"].as_str()),
+        (400, Some("InvalidParameterException"))
     );
     // A list with an empty body is a list with no filters.
     let (status, headers, body) = raw(&handle, "SageMaker.ListFlowDefinitions", "").await;
