@@ -15,7 +15,7 @@
 //! # Module map (internal; the public API is re-exported at the crate root)
 //! - `local`: builder and handle (the library entry point).
 //! - `runtime`: the five A2I operations over HTTP (routing, validation, wire shapes, errors).
-//! - `control`: the local control surface under `/_local/`.
+//! - `control`: the local control surface under `/_local/`; `assets`: the Crowd HTML Elements script it serves.
 //! - `engine`: loop changes with their side effects (output.json, events).
 //! - `loops`: loop records, the state machine, the (optionally durable) loop table;
 //!   `loops::persist`: its snapshot and append-only journal (format, compaction, recovery).
@@ -78,6 +78,7 @@
 #![warn(missing_docs)]
 
 mod arn;
+mod assets;
 mod background;
 mod control;
 mod engine;
@@ -99,6 +100,7 @@ mod server;
 mod sinks;
 
 pub use arn::{ArnError, FlowDefinitionArn};
+pub use assets::{CROWD_ELEMENTS_JS, CROWD_ELEMENTS_PATH};
 pub use control::PendingLoop;
 pub use engine::{Ended, EngineError};
 pub use events::{DeliveryOutcome, RetryPolicy};
