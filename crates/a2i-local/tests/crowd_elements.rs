@@ -208,7 +208,7 @@ async fn classifier_answers_the_chosen_label_and_blocks_a_submit_without_a_choic
     assert!(h
         .text(".crowd-local-form-errors")
         .await
-        .contains("Is this claim fraudulent?: Choose a category."));
+        .contains("Is this claim fraudulent? — Choose a category."));
     assert!(
         h.answers().await.is_empty(),
         "nothing is submitted without a choice"
@@ -305,15 +305,15 @@ async fn required_fields_block_the_submit_and_are_named_until_filled() {
         .await;
     let problems = h.text(".crowd-local-form-errors").await;
     assert!(
-        problems.contains("Summary: This field is required."),
+        problems.contains("Summary — This field is required."),
         "{problems}"
     );
     assert!(
-        problems.contains("Code: Enter at least 3 characters."),
+        problems.contains("Code — Enter at least 3 characters."),
         "{problems}"
     );
     assert!(
-        problems.contains("confirm: This must be selected."),
+        problems.contains("confirm — This must be selected."),
         "{problems}"
     );
     assert!(
@@ -604,4 +604,103 @@ async fn the_script_is_served_by_a2i_local_as_javascript() {
         .to_bytes();
     assert_eq!(body.as_ref(), a2i_local::CROWD_ELEMENTS_JS.as_bytes());
     local.shutdown().await;
+}
+
+#[tokio::test]
+async fn release_posts_to_the_configured_url_and_follows_its_redirect() {
+    let h = Harness::start().await;
+    h.add_page(
+        "/queue",
+        "<!DOCTYPE html><title>queue</title><p id=queue>Queue</p>",
+    );
+    h.reply_to_posts(
+        "/tasks/9/release",
+        vec![Canned {
+            status: 200,
+            body: r#"{"redirect":"/queue"}"#.to_owned(),
+        }],
+    );
+    h.open(
+        "/tasks/9",
+        r#"<script>window.CROWD_LOCAL_RELEASE_URL = '/tasks/9/release';</script>
+           <crowd-form><crowd-input name="x" label="X"></crowd-input></crowd-form>"#,
+    )
+    .await;
+    h.click("crowd-form .crowd-local-release").await;
+    h.wait_for_js("return location.pathname === '/queue' && !!document.getElementById('queue');")
+        .await;
+    let posts = h.posts();
+    assert_eq!(posts.len(), 1);
+    assert_eq!(posts[0].0, "/tasks/9/release");
+    assert_eq!(posts[0].2, json!({}));
+    h.finish().await;
+}
+
+#[tokio::test]
+async fn auto_validate_drops_characters_outside_allowed_pattern_and_shows_the_error_message() {
+    let h = Harness::start().await;
+    h.open(
+        "/pattern",
+        r#"<crowd-form>
+             <crowd-input name="zip" label="ZIP code" auto-validate allowed-pattern="[0-9]"
+                 max-length="5" error-message="Five digits, please"></crowd-input>
+             <crowd-input name="email" type="email" label="E-mail" auto-validate
+                 error-message="Not an e-mail address"></crowd-input>
+           </crowd-form>"#,
+    )
+    .await;
+    h.type_into("crowd-input[name=zip] input", "12a3-4b5").await;
+    assert_eq!(
+        h.js("return document.querySelector('crowd-input[name=zip]').value;")
+            .await,
+        json!("12345")
+    );
+    h.type_into("crowd-input[name=email] input", "nobody").await;
+    assert_eq!(
+        h.text("crowd-input[name=email] .crowd-local-error").await,
+        "Not an e-mail address"
+    );
+    h.submit().await;
+    h.wait_for_js("return !document.querySelector('.crowd-local-form-errors').hidden;")
+        .await;
+    assert!(h.answers().await.is_empty());
+    h.type_into("crowd-input[name=email] input", "@example.com")
+        .await;
+    assert_eq!(
+        h.text("crowd-input[name=email] .crowd-local-error").await,
+        ""
+    );
+    h.submit().await;
+    assert_eq!(
+        h.answer_number(1).await,
+        json!({"zip": "12345", "email": "nobody@example.com"})
+    );
+    h.finish().await;
+}
+
+#[tokio::test]
+async fn elements_work_when_the_script_comes_after_them_and_a_disabled_button_does_not_submit() {
+    let h = Harness::start().await;
+    let html = format!(
+        r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>late</title>
+           <script>window.__answers = []; document.addEventListener('crowd-submit',
+             function (e) {{ window.__answers.push(e.detail.answerContent); }});</script></head>
+           <body><crowd-form>
+             <crowd-checkbox name="ok" checked>OK</crowd-checkbox>
+             <crowd-button id="off" form-action="submit" disabled>Disabled submit</crowd-button>
+             <crowd-button id="on" form-action="submit" variant="primary">Submit</crowd-button>
+           </crowd-form>
+           <script src="{}"></script></body></html>"#,
+        h.script_url()
+    );
+    h.open_raw("/late", html).await;
+    h.click("#off").await;
+    h.click("#on button").await;
+    assert_eq!(h.answer_number(1).await, json!({"ok": {"on": true}}));
+    assert_eq!(
+        h.answers().await.len(),
+        1,
+        "the disabled button submitted nothing"
+    );
+    h.finish().await;
 }

@@ -1403,7 +1403,7 @@
       body.appendChild(make('strong', null, 'Your answer cannot be submitted yet. Please check:'));
       var list = make('ul');
       problems.forEach(function (problem) {
-        list.appendChild(make('li', { 'data-crowd-problem': problem.label }, problem.label + ': ' + problem.message));
+        list.appendChild(make('li', { 'data-crowd-problem': problem.label }, problem.label + ' \u2014 ' + problem.message));
       });
       body.appendChild(list);
       alert.appendChild(body);

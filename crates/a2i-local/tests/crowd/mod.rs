@@ -53,7 +53,7 @@ impl Drop for Driver {
     }
 }
 
-/// A page the page server serves, or a response it gives to a POST.
+/// A reply the page server gives to a POST.
 #[derive(Clone)]
 pub struct Canned {
     pub status: u16,
@@ -161,13 +161,18 @@ impl Harness {
         self.open_raw(path, html).await;
     }
 
-    /// Serves a complete page as it is and opens it.
-    pub async fn open_raw(&self, path: &str, html: String) {
+    /// Serves a complete page as it is, without opening it.
+    pub fn add_page(&self, path: &str, html: &str) {
         self.state
             .lock()
             .expect("page state")
             .pages
-            .insert(path.to_owned(), html);
+            .insert(path.to_owned(), html.to_owned());
+    }
+
+    /// Serves a complete page as it is and opens it.
+    pub async fn open_raw(&self, path: &str, html: String) {
+        self.add_page(path, &html);
         self.client
             .goto(&self.url(path))
             .await
