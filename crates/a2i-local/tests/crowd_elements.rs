@@ -704,3 +704,40 @@ async fn elements_work_when_the_script_comes_after_them_and_a_disabled_button_do
     );
     h.finish().await;
 }
+
+#[tokio::test]
+async fn the_script_tags_submit_url_is_used_when_the_form_has_none() {
+    let h = Harness::start().await;
+    h.reply_to_posts(
+        "/tasks/3/submit",
+        vec![Canned {
+            status: 200,
+            body: String::new(),
+        }],
+    );
+    let html = format!(
+        r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>task 3</title></head>
+           <body><script src="{}" data-submit-url="/tasks/3/submit"></script>
+           <crowd-form>
+             <crowd-text-area name="transcription" label="Transcription"></crowd-text-area>
+           </crowd-form></body></html>"#,
+        h.script_url()
+    );
+    h.open_raw("/tasks/3", html).await;
+    h.type_into("crowd-text-area textarea", "hello").await;
+    h.submit().await;
+    h.wait_for_js("return document.querySelector('.crowd-local-submit').disabled;")
+        .await;
+    assert!(h
+        .text(".crowd-local-result")
+        .await
+        .contains("Your answer was submitted."));
+    let posts = h.posts();
+    assert_eq!(posts.len(), 1);
+    assert_eq!(posts[0].0, "/tasks/3/submit");
+    assert_eq!(
+        posts[0].2,
+        json!({"answerContent": {"transcription": "hello"}})
+    );
+    h.finish().await;
+}
