@@ -109,6 +109,7 @@ export A2I_LOCAL_S3_EVENTS_FILE="$WORK/s3-events.jsonl"
 export A2I_LOCAL_EVENTS_FILE="$WORK/status-events.jsonl"
 export A2I_LOCAL_INPUT_PATH="s3://compat-input/incoming"
 export A2I_LOCAL_OUTPUT_PATH="s3://compat-output/a2i"
+export A2I_LOCAL_MAX_FLOW_DEFINITIONS=25
 
 RUST_LOG=info "$BIN" serve \
   --a2i-port 0 --s3-port 0 \
@@ -118,6 +119,7 @@ RUST_LOG=info "$BIN" serve \
   --output-path "$A2I_LOCAL_OUTPUT_PATH" \
   --s3-event-file "$A2I_LOCAL_S3_EVENTS_FILE" \
   --event-file "$A2I_LOCAL_EVENTS_FILE" \
+  --max-flow-definitions "$A2I_LOCAL_MAX_FLOW_DEFINITIONS" \
   >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 

@@ -22,6 +22,9 @@ def _loopback(variable: str) -> str:
 
 A2I_ENDPOINT = _loopback("AWS_ENDPOINT_URL_SAGEMAKER_A2I_RUNTIME")
 S3_ENDPOINT = _loopback("AWS_ENDPOINT_URL_S3")
+SAGEMAKER_ENDPOINT = _loopback("AWS_ENDPOINT_URL_SAGEMAKER")
+# `serve --max-flow-definitions` in scripts/client-compat.sh.
+MAX_FLOW_DEFINITIONS = int(os.environ.get("A2I_LOCAL_MAX_FLOW_DEFINITIONS", "0"))
 WORK = os.environ["A2I_LOCAL_WORK"]
 INPUT_PATH = os.environ["A2I_LOCAL_INPUT_PATH"]
 OUTPUT_PATH = os.environ["A2I_LOCAL_OUTPUT_PATH"]

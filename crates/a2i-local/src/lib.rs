@@ -14,7 +14,10 @@
 //!
 //! # Module map (internal; the public API is re-exported at the crate root)
 //! - `local`: builder and handle (the library entry point).
-//! - `runtime`: the five A2I operations over HTTP (routing, validation, wire shapes, errors).
+//! - `runtime`: the five A2I operations over HTTP (routing, validation, wire shapes, errors),
+//!   and the port's dispatch of awsJson services by `X-Amz-Target` prefix.
+//! - `sagemaker`: the SageMaker control plane (task UIs, flow definitions, RenderUiTemplate):
+//!   validation, the table and its state file, resources created at start, [`FlowLookup`].
 //! - `control`: the local control surface under `/_local/`; `assets`: the Crowd HTML Elements script it serves.
 //! - `engine`: loop changes with their side effects (output.json, events).
 //! - `loops`: loop records, the state machine, the (optionally durable) loop table;
@@ -71,6 +74,38 @@
 //!   concurrent changes share one fsync (group commit), so a change costs O(1) I/O however
 //!   many loops exist. A `kill -9` loses nothing that was answered; a restart restores every
 //!   loop, tombstone and pending event. Reads answer from memory.
+//! - **SageMaker control plane** (awsJson 1.1 on the A2I port, `X-Amz-Target: SageMaker.*`;
+//!   [`LocalA2iHandle::sagemaker_endpoint`], `AWS_ENDPOINT_URL_SAGEMAKER`). Errors carry the
+//!   shape in the body's `__type` (all botocore reads) and in `X-Amzn-ErrorType`, with HTTP 400.
+//!   Choices where AWS is silent or unverified:
+//!   - Patterns match whole values (AWS refuses `IDP-BDA-3` as a task UI name).
+//!   - `TaskTimeLimitInSeconds` 30–28,800 and `TaskAvailabilityLifetimeInSeconds` 1–864,000:
+//!     the model's minimums with the maximums AWS documents (8 hours; 10 days). Defaults for
+//!     loops when absent: 3,600 s (documented) and 864,000 s (a local choice).
+//!   - A malformed body or a member of the wrong JSON type is a `SerializationException`
+//!     naming the member; an empty body counts as `{}`. Template content, task input, titles,
+//!     descriptions and activation conditions are never echoed in messages.
+//!   - CreateFlowDefinition whose `HumanTaskUiArn` names no task UI of this server is a
+//!     `ValidationException` ("Could not find human task UI '…'"); the work team is not
+//!     checked (there are none locally). `S3OutputPath` must name an S3 location (`s3://` or
+//!     an https S3 URL); its bucket is created in the embedded S3. `KmsKeyId` is recorded only.
+//!   - DeleteHumanTaskUi of a UI that flow definitions use succeeds, as AWS documents; the
+//!     flows stay `Active`. Flow definitions are `Active` when created and gone when deleted
+//!     (never `Deleting`), so DeleteFlowDefinition never answers `ResourceInUse`.
+//!   - `ResourceLimitExceeded` past [`ControlPlaneLimits`] (1,000 task UIs, 1,000 flow
+//!     definitions by default; AWS publishes no number).
+//!   - Lists: default SortOrder `Descending`, default MaxResults 100, `CreationTimeAfter`
+//!     inclusive, `CreationTimeBefore` exclusive; NextTokens are opaque, positional and bound
+//!     to the operation, SortOrder and time filters. Timestamps are epoch seconds with
+//!     milliseconds.
+//!   - `UiTemplate.Url` is `http://<Host>/_local/human-task-uis/<name>/template` (served here);
+//!     `ContentSha256` is the lowercase hex SHA-256 of the template's UTF-8 bytes.
+//!   - With a data directory, task UIs and flow definitions are kept in
+//!     `a2i-local-sagemaker.json`, replaced atomically (temp file, fsync, rename) after each
+//!     change; a failed write undoes the change and answers `InternalFailure` (500).
+//!   - Resources ([`LocalA2iBuilder::resources_file`], [`Resources`]): an unchanged resource
+//!     is kept (same ARN and creation time), a changed one replaced; a refused one stops the
+//!     start, naming the file and entry.
 //! - **Input notifications** are produced at the HTTP layer, so only uploads over the S3
 //!   port trigger them (not the in-process client); size and ETag come from a HEAD after the
 //!   write.
@@ -96,6 +131,7 @@ mod s3_conditions;
 mod s3_listing;
 mod s3_notify;
 mod s3_store;
+mod sagemaker;
 mod server;
 mod sinks;
 
@@ -112,4 +148,7 @@ pub use loops::{FailureCode, LoopRecord, LoopStatus};
 pub use loops::{LoopError, NewLoop};
 pub use output::{OutputDocument, S3Location, WorkerAnswer};
 pub use s3::{Credentials, EmbeddedS3, S3SetupError, WriteReceipt};
+pub use sagemaker::{
+    ControlPlaneLimits, Resources, ResourcesError, SageMakerError, SAGEMAKER_STATE_FILE,
+};
 pub use sinks::{EventCallback, EventSink, SinkError};

@@ -16,10 +16,16 @@ use crate::control::PendingLoop;
 use crate::engine::{Ended, Engine, EngineError, EngineSettings};
 use crate::events::{Deliverer, DeliveryOutcome, RetryPolicy};
 use crate::faults::{FaultConfig, FaultStats, Faults};
+use crate::flows::SharedFlowLookup;
 use crate::loops::{FailureCode, LoopError, LoopRecord, NewLoop, Store};
 use crate::output::{OutputWriter, S3Location, WorkerAnswer};
+use crate::runtime::routes::PortServices;
 use crate::s3::{Credentials, EmbeddedS3, S3SetupError};
 use crate::s3_notify::{InputNotifications, S3Front};
+use crate::sagemaker::render::Renderer;
+use crate::sagemaker::{
+    ControlPlane, ControlPlaneLimits, Resources, ResourcesError, SageMakerApi, SAGEMAKER_STATE_FILE,
+};
 use crate::server::{self, ServerHandle};
 use crate::sinks::{CallbackSink, EventCallback, EventSink, HttpSink, JsonLinesSink};
 
@@ -70,6 +76,12 @@ pub enum StartError {
     /// The embedded S3 could not be set up.
     #[error(transparent)]
     S3(#[from] S3SetupError),
+    /// The control plane's state file cannot be loaded.
+    #[error("the control plane state cannot be loaded: {0}")]
+    ControlPlane(#[from] crate::sagemaker::StateError),
+    /// The resources to create at start are not usable.
+    #[error("resources: {0}")]
+    Resources(#[from] ResourcesError),
 }
 
 /// S3 notification sinks need pipeline mode.
@@ -101,6 +113,10 @@ pub struct LocalA2iBuilder {
     retry: RetryPolicy,
     http_sink_timeout: Duration,
     tcp_nodelay: bool,
+    strict: bool,
+    resources: Resources,
+    resources_files: Vec<PathBuf>,
+    control_plane_limits: ControlPlaneLimits,
 }
 
 impl Default for LocalA2iBuilder {
@@ -126,6 +142,10 @@ impl Default for LocalA2iBuilder {
             retry: RetryPolicy::default(),
             http_sink_timeout: Duration::from_secs(300),
             tcp_nodelay: true,
+            strict: false,
+            resources: Resources::new(),
+            resources_files: Vec::new(),
+            control_plane_limits: ControlPlaneLimits::default(),
         }
     }
 }
@@ -140,6 +160,8 @@ impl std::fmt::Debug for LocalA2iBuilder {
             .field("region", &self.region)
             .field("output_path", &self.output_path)
             .field("input_path", &self.input_path)
+            .field("strict", &self.strict)
+            .field("resources_files", &self.resources_files)
             .finish_non_exhaustive()
     }
 }
@@ -297,8 +319,41 @@ impl LocalA2iBuilder {
         self
     }
 
+    /// Strict mode (default off): StartHumanLoop on a flow definition that does not exist on
+    /// the control plane is a `ResourceNotFoundException`, as in A2I. Off, such a flow
+    /// definition is taken as given, with the server's output path and one worker per loop.
+    pub fn strict(mut self, on: bool) -> Self {
+        self.strict = on;
+        self
+    }
+
+    /// Creates the task UIs and flow definitions of a resources file at start (repeatable;
+    /// format in the crate docs). Idempotent across restarts: unchanged resources are kept,
+    /// changed ones replaced.
+    pub fn resources_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.resources_files.push(path.into());
+        self
+    }
+
+    /// Creates these task UIs and flow definitions at start (as [`Self::resources_file`]).
+    pub fn resources(mut self, resources: Resources) -> Self {
+        self.resources = std::mem::take(&mut self.resources).merge(resources);
+        self
+    }
+
+    /// How many task UIs and flow definitions the control plane holds at most (default 1000
+    /// each); past them, Create answers `ResourceLimitExceeded`.
+    pub fn control_plane_limits(mut self, limits: ControlPlaneLimits) -> Self {
+        self.control_plane_limits = limits;
+        self
+    }
+
     /// Starts both ports and returns once they accept connections.
     pub async fn start(self) -> Result<LocalA2iHandle, StartError> {
+        let mut resources = self.resources.clone();
+        for file in &self.resources_files {
+            resources = resources.merge(Resources::from_file(file)?);
+        }
         self.faults
             .validate()
             .map_err(|e| StartError::Config(e.to_string()))?;
@@ -339,6 +394,16 @@ impl LocalA2iBuilder {
                 (Some(temp), dir, Store::in_memory(self.region.clone()))
             }
         };
+
+        let control_plane = Arc::new(match &self.data_dir {
+            Some(dir) => ControlPlane::open(
+                dir.join(SAGEMAKER_STATE_FILE),
+                &self.region,
+                &self.account,
+                self.control_plane_limits,
+            )?,
+            None => ControlPlane::in_memory(&self.region, &self.account, self.control_plane_limits),
+        });
 
         let s3 = EmbeddedS3::new(
             &data_dir.join(S3_DIR),
@@ -391,12 +456,35 @@ impl LocalA2iBuilder {
                 source,
             })?;
 
-        let a2i_engine = Arc::clone(&engine);
+        let a2i_local_addr = a2i_listener
+            .local_addr()
+            .map_err(|source| StartError::Bind {
+                addr: a2i_addr,
+                source,
+            })?;
+        let sagemaker = Arc::new(SageMakerApi::new(
+            Arc::clone(&control_plane),
+            Some(s3.clone()),
+            Renderer::default(),
+            format!("http://{a2i_local_addr}"),
+        ));
+        // Before serving, so the first request already sees them.
+        let created = resources.apply(&sagemaker).await?;
+        if !resources.is_empty() {
+            tracing::info!(
+                created_or_replaced = created,
+                "control plane resources applied"
+            );
+        }
+        let port_services = Arc::new(PortServices {
+            engine: Arc::clone(&engine),
+            sagemaker: Arc::clone(&sagemaker),
+        });
         let a2i_server = server::serve("a2i", a2i_listener, self.tcp_nodelay, move |_remote| {
-            let engine = Arc::clone(&a2i_engine);
+            let services = Arc::clone(&port_services);
             service_fn(move |request| {
-                let engine = Arc::clone(&engine);
-                async move { Ok::<_, Infallible>(crate::runtime::handle(engine, request).await) }
+                let services = Arc::clone(&services);
+                async move { Ok::<_, Infallible>(crate::runtime::handle(services, request).await) }
             })
         })
         .map_err(|source| StartError::Bind {
@@ -418,6 +506,8 @@ impl LocalA2iBuilder {
 
         let handle = LocalA2iHandle {
             engine,
+            sagemaker,
+            strict: self.strict,
             s3,
             notifications,
             a2i_server: Some(a2i_server),
@@ -445,6 +535,8 @@ impl LocalA2iBuilder {
 #[derive(Debug)]
 pub struct LocalA2iHandle {
     engine: Arc<Engine>,
+    sagemaker: Arc<SageMakerApi>,
+    strict: bool,
     s3: EmbeddedS3,
     notifications: Option<Arc<InputNotifications>>,
     a2i_server: Option<ServerHandle>,
@@ -480,6 +572,34 @@ impl LocalA2iHandle {
     /// `http://<ip>:<port>` of the embedded S3 (path-style).
     pub fn s3_endpoint(&self) -> String {
         format!("http://{}", self.s3_addr())
+    }
+
+    /// `http://<ip>:<port>` of the SageMaker control plane (awsJson, `X-Amz-Target:
+    /// SageMaker.*`): the A2I port, which serves both.
+    pub fn sagemaker_endpoint(&self) -> String {
+        self.a2i_endpoint()
+    }
+
+    /// Whether strict mode is on (see [`LocalA2iBuilder::strict`]).
+    pub fn is_strict(&self) -> bool {
+        self.strict
+    }
+
+    /// The control plane's flow definitions, as loops see them: the policy of an existing
+    /// flow definition by name.
+    pub fn flow_lookup(&self) -> SharedFlowLookup {
+        Arc::clone(self.sagemaker.plane()) as SharedFlowLookup
+    }
+
+    /// The ARN of the task UI called `name` on this server (whether or not it exists).
+    pub fn human_task_ui_arn(&self, name: &str) -> String {
+        self.sagemaker.plane().human_task_ui_arn(name)
+    }
+
+    /// Creates (or keeps, or replaces) task UIs and flow definitions on the running server,
+    /// as at start; returns how many were created or replaced.
+    pub async fn apply_resources(&self, resources: &Resources) -> Result<usize, ResourcesError> {
+        resources.apply(&self.sagemaker).await
     }
 
     /// The default region.
@@ -587,6 +707,7 @@ impl LocalA2iHandle {
                 "AWS_ENDPOINT_URL_SAGEMAKER_A2I_RUNTIME",
                 self.a2i_endpoint(),
             ),
+            ("AWS_ENDPOINT_URL_SAGEMAKER", self.sagemaker_endpoint()),
             ("AWS_ENDPOINT_URL_S3", self.s3_endpoint()),
             ("AWS_ACCESS_KEY_ID", self.credentials.access_key_id.clone()),
             (

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use a2i_local::{FaultConfig, LocalA2i, LocalA2iHandle};
+use a2i_local::{ControlPlaneLimits, FaultConfig, LocalA2i, LocalA2iHandle};
 use clap::{Args, Parser, Subcommand};
 
 /// A local, wire-compatible Amazon A2I runtime with an embedded S3.
@@ -19,8 +19,8 @@ struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Serve the A2I runtime and S3 until Ctrl-C; prints the endpoints and the variables
-    /// for `cargo lambda watch --env-file`.
+    /// Serve the A2I runtime, the SageMaker control plane and S3 until Ctrl-C; prints the
+    /// endpoints and the variables for `cargo lambda watch --env-file`.
     // Boxed: the server's many options would make every command as large as `serve`.
     Serve(Box<ServeArgs>),
 }
@@ -83,6 +83,20 @@ struct ServeArgs {
     /// Fault knob: seed of the error injection, for reproducible runs.
     #[arg(long)]
     seed: Option<u64>,
+    /// Strict mode: StartHumanLoop on a flow definition that does not exist on the control
+    /// plane answers ResourceNotFoundException, as A2I does.
+    #[arg(long, env = "A2I_LOCAL_STRICT")]
+    strict: bool,
+    /// Create the task UIs and flow definitions of this JSON file at start (repeatable);
+    /// unchanged ones are kept across restarts, changed ones replaced.
+    #[arg(long = "resources", value_name = "FILE")]
+    resources: Vec<PathBuf>,
+    /// Most human task UIs the control plane holds; more is ResourceLimitExceeded.
+    #[arg(long, default_value_t = ControlPlaneLimits::default().human_task_uis)]
+    max_human_task_uis: usize,
+    /// Most flow definitions the control plane holds; more is ResourceLimitExceeded.
+    #[arg(long, default_value_t = ControlPlaneLimits::default().flow_definitions)]
+    max_flow_definitions: usize,
 }
 
 #[tokio::main]
@@ -129,6 +143,11 @@ async fn serve_until_signal(args: ServeArgs) -> Result<(), String> {
         .account(args.account)
         .output_path(args.output_path)
         .stopping_delay(Duration::from_millis(args.stopping_delay_ms))
+        .strict(args.strict)
+        .control_plane_limits(ControlPlaneLimits {
+            human_task_uis: args.max_human_task_uis,
+            flow_definitions: args.max_flow_definitions,
+        })
         .faults(FaultConfig {
             latency: Duration::from_millis(args.latency_ms),
             requests_per_second: args.rps,
@@ -152,6 +171,9 @@ async fn serve_until_signal(args: ServeArgs) -> Result<(), String> {
     }
     for file in args.s3_event_files {
         builder = builder.s3_event_file(file);
+    }
+    for file in args.resources {
+        builder = builder.resources_file(file);
     }
     let local = builder.start().await.map_err(|e| e.to_string())?;
     print_banner(&local);
@@ -177,6 +199,13 @@ fn env_lines(local: &LocalA2iHandle) -> String {
 fn print_banner(local: &LocalA2iHandle) {
     println!("a2i-local is running");
     println!("  A2I runtime:  {}", local.a2i_endpoint());
+    println!(
+        "  SageMaker:    {} (control plane: task UIs, flow definitions, RenderUiTemplate)",
+        local.sagemaker_endpoint()
+    );
+    if local.is_strict() {
+        println!("  strict:       StartHumanLoop needs an existing flow definition");
+    }
     println!("  control:      {}/_local/health", local.a2i_endpoint());
     println!("  S3:           {}", local.s3_endpoint());
     println!("  output path:  {}", local.output_location());

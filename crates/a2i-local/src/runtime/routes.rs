@@ -1,6 +1,8 @@
-//! The A2I port: every request gets a request id, `/_local/…` goes to the control surface,
-//! everything else is matched against the five runtime operations and run through the
-//! fault knobs.
+//! The A2I port: every request gets a request id; `POST /` with an `X-Amz-Target` goes to the
+//! awsJson service its prefix names (`SageMaker.*`: the control plane), task UI templates are
+//! served under `/_local/human-task-uis/`, `/_local/…` goes to the control surface, and
+//! everything else is matched against the five runtime operations and run through the fault
+//! knobs.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -21,9 +23,50 @@ use super::wire::{
 use crate::engine::Engine;
 use crate::http::{json_response, parse_query, read_body, BodyError, ResponseBody};
 use crate::loops::{ListQuery, LoopError};
+use crate::sagemaker::SageMakerApi;
 
 /// The prefix of the control surface; A2I paths all start with `/human-loops`.
 pub const CONTROL_PREFIX: &str = "/_local";
+
+/// Everything the A2I port serves: the runtime (through the engine) and the awsJson services
+/// chosen by the `X-Amz-Target` prefix.
+#[derive(Debug, Clone)]
+pub struct PortServices {
+    /// The loop engine (runtime operations and control surface).
+    pub engine: Arc<Engine>,
+    /// The SageMaker control plane (`SageMaker.*`).
+    pub sagemaker: Arc<SageMakerApi>,
+}
+
+/// The awsJson service a request is for: `POST /` with `X-Amz-Target: <Prefix>.<Operation>`.
+/// Returns the prefix and the operation.
+pub fn aws_json_target<B>(request: &Request<B>) -> Option<(String, String)> {
+    if request.method() != Method::POST || request.uri().path() != "/" {
+        return None;
+    }
+    let target = request.headers().get("x-amz-target")?.to_str().ok()?;
+    let (prefix, operation) = target.split_once('.').unwrap_or((target, ""));
+    Some((prefix.to_owned(), operation.to_owned()))
+}
+
+/// Serves an awsJson request by its target prefix; unknown prefixes get an awsJson
+/// `UnknownOperationException`.
+async fn aws_json(
+    services: &PortServices,
+    prefix: &str,
+    operation: &str,
+    request: Request<Incoming>,
+) -> Response<ResponseBody> {
+    match prefix {
+        crate::sagemaker::TARGET_PREFIX => services.sagemaker.handle(operation, request).await,
+        _ => crate::sagemaker::SageMakerError::UnknownOperation(format!(
+            "No service with target prefix '{prefix}' is served by a2i-local; it serves \
+             {}.* on this port.",
+            crate::sagemaker::TARGET_PREFIX
+        ))
+        .into_response(),
+    }
+}
 
 /// The five operations, with the raw (still percent-encoded) path label where there is one.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,17 +142,26 @@ impl From<BodyError> for ApiError {
 }
 
 /// Serves one request on the A2I port.
-pub async fn handle(engine: Arc<Engine>, request: Request<Incoming>) -> Response<ResponseBody> {
+pub async fn handle(
+    services: Arc<PortServices>,
+    request: Request<Incoming>,
+) -> Response<ResponseBody> {
+    let engine = &services.engine;
     let request_id = uuid::Uuid::new_v4().to_string();
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let span = tracing::info_span!("a2i_request", request_id = %request_id, %method, %path);
     let mut response = async {
         let started = Instant::now();
-        let response = if path == CONTROL_PREFIX || path.starts_with("/_local/") {
-            crate::control::handle(&engine, request).await
+        let response = if let Some((prefix, operation)) = aws_json_target(&request) {
+            aws_json(&services, &prefix, &operation, request).await
+        } else if method == Method::GET && path.starts_with(crate::sagemaker::TEMPLATE_PATH_PREFIX)
+        {
+            services.sagemaker.template(&path)
+        } else if path == CONTROL_PREFIX || path.starts_with("/_local/") {
+            crate::control::handle(engine, request).await
         } else {
-            match operation(&engine, request).await {
+            match operation(engine, request).await {
                 Ok(response) => response,
                 Err(err) => {
                     // Validation messages may echo request values (item content), which
@@ -265,6 +317,42 @@ mod tests {
         assert_eq!(r(Method::POST, "/human-loops/x"), None);
         assert_eq!(r(Method::GET, "/human-loopsx"), None);
         assert_eq!(r(Method::GET, "/"), None);
+    }
+
+    #[test]
+    fn aws_json_targets_are_split_by_prefix_only_on_post_slash() {
+        let request = |method: Method, path: &str, target: Option<&str>| {
+            let mut builder = Request::builder().method(method).uri(path);
+            if let Some(target) = target {
+                builder = builder.header("x-amz-target", target);
+            }
+            builder.body(()).unwrap()
+        };
+        assert_eq!(
+            aws_json_target(&request(
+                Method::POST,
+                "/",
+                Some("SageMaker.ListFlowDefinitions")
+            )),
+            Some(("SageMaker".into(), "ListFlowDefinitions".into()))
+        );
+        assert_eq!(
+            aws_json_target(&request(
+                Method::POST,
+                "/",
+                Some("Textract.AnalyzeDocument")
+            )),
+            Some(("Textract".into(), "AnalyzeDocument".into()))
+        );
+        assert_eq!(aws_json_target(&request(Method::POST, "/", None)), None);
+        assert_eq!(
+            aws_json_target(&request(Method::POST, "/human-loops", Some("SageMaker.X"))),
+            None
+        );
+        assert_eq!(
+            aws_json_target(&request(Method::GET, "/", Some("SageMaker.X"))),
+            None
+        );
     }
 
     #[test]
