@@ -27,6 +27,8 @@
 //! - `s3`: the embedded S3; `s3_notify`: S3 event notifications in pipeline mode.
 //! - `faults`: latency, throttling and error-injection knobs.
 //! - `server`: binding, serving, graceful shutdown; `background`: waiting for deliveries.
+//! - [`render`] (public): worker-template rendering as A2I does it (Liquid, auto-escape,
+//!   A2I's filters, strict variables, bounds) and the presigners behind `grant_read_access`.
 //!
 //! # Behaviour choices (where AWS documents nothing, or a local runtime must decide)
 //! - **Same name, same request, active loop**: StartHumanLoop answers 200 with the existing
@@ -124,6 +126,7 @@ mod http;
 mod local;
 mod loops;
 mod output;
+pub mod render;
 mod runtime;
 mod s3;
 mod s3_backend;

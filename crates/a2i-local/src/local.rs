@@ -602,6 +602,18 @@ impl LocalA2iHandle {
         resources.apply(&self.sagemaker).await
     }
 
+    /// The presigner `grant_read_access` uses for this server: real SigV4 query-string
+    /// presigned GET URLs to the embedded S3's endpoint, valid for
+    /// [`crate::render::DEFAULT_PRESIGN_EXPIRY`], which the embedded S3 verifies (an
+    /// expired or altered URL is refused with 403).
+    pub fn presigner(&self) -> std::sync::Arc<dyn crate::render::Presign> {
+        std::sync::Arc::new(crate::render::S3Presigner::new(
+            self.s3_endpoint(),
+            self.credentials.clone(),
+            self.region.clone(),
+        ))
+    }
+
     /// The default region.
     pub fn region(&self) -> &str {
         &self.region
