@@ -147,7 +147,7 @@ fn main() {
                 item_index: i as u64,
                 line: Some(i as u64 + 1),
             };
-            let rendered = LoopInput::new(item.clone(), source, &e)
+            let rendered = LoopInput::new(item.clone(), source, &e, None)
                 .render()
                 .expect("small input");
             std::hint::black_box((name, rendered));
@@ -249,7 +249,7 @@ fn textract_child(variant: &str, which: &str, path: &Path) {
     let mut chars = 0;
     if evaluation.flagged {
         let value = item.into_value().expect("valid JSON");
-        let rendered = LoopInput::new(value, source, &evaluation)
+        let rendered = LoopInput::new(value, source, &evaluation, None)
             .render()
             .expect("the reference fits");
         chars = rendered.content.chars().count();

@@ -82,6 +82,8 @@ pub struct StartConfig {
     pub items_path: Option<serde_json_path::JsonPath>,
     /// `DOCUMENT_FORMAT`: `auto`, `json` or `jsonl`.
     pub document_format: DocumentFormat,
+    /// `MEDIA_PATH`: JSONPath to the `s3://` URI of an item's media (`task.input.media`).
+    pub media_path: Option<serde_json_path::JsonPath>,
 }
 
 /// Settings of the status handler.
@@ -250,6 +252,10 @@ impl StartConfig {
             Some(raw) => raw.parse()?,
         };
 
+        let media_path = read(&lookup, "MEDIA_PATH")
+            .map(|raw| parse_path("MEDIA_PATH", &raw, "$.image"))
+            .transpose()?;
+
         Ok(Self {
             flow_definition_arn,
             content_classifiers,
@@ -258,6 +264,7 @@ impl StartConfig {
             max_concurrency,
             items_path,
             document_format,
+            media_path,
         })
     }
 }
@@ -265,11 +272,19 @@ impl StartConfig {
 /// Parses an `ITEMS_PATH` value: an RFC 9535 JSONPath such as `$.items` (surrounding blanks
 /// ignored).
 pub fn parse_items_path(raw: &str) -> Result<serde_json_path::JsonPath, ConfigError> {
+    parse_path("ITEMS_PATH", raw, "$.items")
+}
+
+fn parse_path(
+    variable: &'static str,
+    raw: &str,
+    example: &str,
+) -> Result<serde_json_path::JsonPath, ConfigError> {
     crate::conditions::parse_json_path(raw.trim()).map_err(|e| {
         invalid(
-            "ITEMS_PATH",
+            variable,
             raw,
-            format!("it must be an RFC 9535 JSONPath such as $.items: {e}"),
+            format!("it must be an RFC 9535 JSONPath such as {example}: {e}"),
         )
     })
 }
@@ -618,6 +633,16 @@ mod tests {
             start(&[("DOCUMENT_FORMAT", "csv")]).unwrap_err().variable,
             "DOCUMENT_FORMAT"
         );
+    }
+
+    #[test]
+    fn media_path_is_an_optional_jsonpath_checked_at_cold_start() {
+        assert!(start(&[]).unwrap().media_path.is_none());
+        let c = start(&[("MEDIA_PATH", " $.source.image ")]).unwrap();
+        assert_eq!(c.media_path.unwrap().to_string(), "$.source.image");
+        let e = start(&[("MEDIA_PATH", "$.image[")]).unwrap_err();
+        assert_eq!(e.variable, "MEDIA_PATH");
+        assert!(e.rule.contains("RFC 9535 JSONPath such as $.image"), "{e}");
     }
 
     #[test]

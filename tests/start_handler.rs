@@ -327,7 +327,7 @@ async fn an_identical_start_of_an_active_loop_counts_as_already_started() {
         item_index: 0,
         line: Some(1),
     };
-    let content = LoopInput::new(item, source, &evaluation)
+    let content = LoopInput::new(item, source, &evaluation, None)
         .render()
         .unwrap()
         .content;
@@ -1101,7 +1101,7 @@ async fn a_textract_document_read_lean_gets_the_summary_and_loop_input_of_the_va
             let sent: LoopInput = serde_json::from_str(content).unwrap();
             assert_eq!(sent.source.object.key, "forms/claim.json");
             assert_eq!((sent.source.item_index, sent.source.line), (0, None));
-            let rendered = LoopInput::new(value.clone(), sent.source.clone(), &expected)
+            let rendered = LoopInput::new(value.clone(), sent.source.clone(), &expected, None)
                 .render()
                 .unwrap();
             assert!(!rendered.item_replaced);
@@ -1190,4 +1190,82 @@ async fn a_document_that_is_not_json_is_one_object_failure_under_form_key_condit
             "{key}"
         );
     }
+}
+
+#[tokio::test]
+async fn media_path_puts_the_items_s3_uri_into_the_input_and_fails_an_item_without_a_valid_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let with_media = |id: &str, image: Value| {
+        json!({"id": id, "image": image, "predictions": [{"label": "invoice", "confidence": 0.2}]})
+            .to_string()
+    };
+    let body = [
+        with_media("ok", json!("s3://media-bucket/scans/page 1.png")),
+        json!({"id": "none", "predictions": [{"label": "invoice", "confidence": 0.2}]}).to_string(),
+        with_media("url", json!("https://private.example/secret-name.png")),
+        with_media("num", json!(7)),
+    ]
+    .join("\n");
+    let (s3, event) = upload(dir.path(), "media.jsonl", &body).await;
+    let rec = Recorder::default();
+    let handler = StartHandler::new(
+        config(&[("MEDIA_PATH", "$.image")]),
+        s3,
+        a2i_with(&[&started_ok(&rec)]),
+    )
+    .await
+    .unwrap();
+
+    let err = handler.handle(&event).await.unwrap_err();
+    assert!(!err.is_retryable(), "a retry cannot fix the item");
+    let summary = summary_of(Err(err));
+    assert_eq!(
+        (
+            summary.items,
+            summary.flagged,
+            summary.started,
+            summary.failed
+        ),
+        (4, 4, 2, 2)
+    );
+    let mut media: Vec<(String, Value)> = rec
+        .requests()
+        .iter()
+        .map(|r| {
+            let input: Value =
+                serde_json::from_str(r.human_loop_input().unwrap().input_content().unwrap())
+                    .unwrap();
+            (
+                input["taskObject"]["id"].as_str().unwrap().to_owned(),
+                input["media"].clone(),
+            )
+        })
+        .collect();
+    media.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        media,
+        [
+            ("none".to_owned(), Value::Null),
+            (
+                "ok".to_owned(),
+                json!({"s3Uri": "s3://media-bucket/scans/page 1.png", "type": "image"})
+            ),
+        ]
+    );
+    let reasons: Vec<(Option<u64>, &str)> = summary
+        .failures
+        .iter()
+        .map(|f| (f.line, f.reason.as_str()))
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            (Some(3), "MEDIA_PATH $.image selects a string of 39 characters that is not an S3 URI (it must start with s3://) in the item, where an s3://bucket/key URI was expected; the item was not sent for review"),
+            (Some(4), "MEDIA_PATH $.image selects a number in the item, where an s3://bucket/key URI was expected; the item was not sent for review"),
+        ]
+    );
+    assert!(summary
+        .failures
+        .iter()
+        .all(|f| !f.retryable && f.loop_name.is_some()));
 }

@@ -146,6 +146,9 @@ fn loop_input(bucket: &str, key: &str) -> Value {
         },
         activation_reasons: vec!["prediction confidence 0.41 is below 0.6".into()],
         human_task_activation_condition_results: json!({"Conditions": [{"ConditionType": "LabelConfidenceCheck", "EvaluationResult": true}]}),
+        condition_explanation: Vec::new(),
+        media: None,
+        form_pairs: None,
     })
     .unwrap()
 }

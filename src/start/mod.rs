@@ -24,7 +24,7 @@ use tracing::Instrument;
 use crate::conditions::{ActivationConditions, EvaluationError, SliceError};
 use crate::config::{ConditionsSource, DocumentFormat, StartConfig};
 use crate::document::{Item, ItemFault};
-use crate::loop_input::{ItemSource, LoopInput};
+use crate::loop_input::{find_media, ItemSource, LoopInput};
 use crate::loop_name::loop_name;
 use crate::s3_event::{self, CreatedObject, Notification, RecordOutcome};
 use crate::source::ObjectRef;
@@ -42,6 +42,7 @@ pub struct StartHandler {
     max_concurrency: usize,
     items_path: Option<serde_json_path::JsonPath>,
     document_format: DocumentFormat,
+    media_path: Option<serde_json_path::JsonPath>,
     s3: aws_sdk_s3::Client,
 }
 
@@ -78,6 +79,7 @@ impl StartHandler {
             max_concurrency: config.max_concurrency,
             items_path: config.items_path,
             document_format: config.document_format,
+            media_path: config.media_path,
             s3,
         })
     }
@@ -269,7 +271,15 @@ impl StartHandler {
             item_index: index,
             line,
         };
-        let rendered = match LoopInput::new(value, source, &evaluation).render() {
+        let media = match self.media_path.as_ref().map(|p| find_media(p, &value)) {
+            None => None,
+            Some(Ok(media)) => media,
+            Some(Err(e)) => {
+                tracing::error!(item_index = index, line, error = %e, "item media not found");
+                return fail(e.to_string(), Some(name), false, true);
+            }
+        };
+        let rendered = match LoopInput::new(value, source, &evaluation, media).render() {
             Ok(r) => r,
             Err(e) => return fail(e.to_string(), Some(name), false, true),
         };

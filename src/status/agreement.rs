@@ -10,7 +10,19 @@
 //!   and empty objects are leaves and are compared whole (bounding boxes, multi-label lists).
 //!   A `.` or `\` inside a key is escaped with `\`, so `{"a.b": 1}` is `a\.b` and never
 //!   collides with `{"a": {"b": 1}}`.
-//! - **Values** are equal when they are equal JSON values (`"1"`, `1` and `1.0` differ).
+//! - **Values** are equal when they are equal JSON values (`"1"`, `1` and `1.0` differ), after
+//!   three normalizations for the shapes Crowd HTML Elements give (the shipped templates'
+//!   answers are in `docs/task-input.md`):
+//!   - *text* (`crowd-input`, `crowd-text-area`, a classifier's `label`): surrounding
+//!     whitespace is trimmed and `\r\n` read as `\n`, so `"approve "` agrees with `"approve"`;
+//!     votes show the trimmed text;
+//!   - *multi-select* (`crowd-classifier-multi-select`, `{"labels": [...]}`): an array of
+//!     strings under a key named `labels` is a set, compared sorted and without repeats, so
+//!     `["a", "b"]` agrees with `["b", "a"]`;
+//!   - *checkbox / radio / toggle maps* (`{"<name>": {"<value>": bool}}`): an object whose
+//!     values are all booleans is a map of options; an option one answer has and another
+//!     answer's map lacks counts as `false` there (an unticked box), so both answered it. An
+//!     answer without the map at all did not answer it.
 //! - **`agree`**: every answer has the field and all values are equal.
 //! - **`majority`**: the value given by more than half of *all* answers (an answer without the
 //!   field counts against every value). A tie (1-1, 1-1-1) or a plurality below half is no
@@ -54,7 +66,9 @@ pub fn agreement(answer_contents: &[&Value]) -> Option<BTreeMap<String, FieldAgr
     if total < 2 {
         return None;
     }
-    let flat: Vec<BTreeMap<String, &Value>> = answer_contents.iter().map(|a| flatten(a)).collect();
+    let mut normalized: Vec<Value> = answer_contents.iter().map(|a| normalize(a, None)).collect();
+    fill_option_maps(&mut normalized);
+    let flat: Vec<BTreeMap<String, &Value>> = normalized.iter().map(flatten).collect();
     let names: BTreeSet<&String> = flat.iter().flat_map(BTreeMap::keys).collect();
     let fields = names
         .into_iter()
@@ -118,6 +132,82 @@ fn flatten_into<'a>(
                 out.insert(name, leaf);
             }
         }
+    }
+}
+
+/// Text trimmed, multi-select label lists as sorted sets, everything else as is.
+fn normalize(value: &Value, key: Option<&str>) -> Value {
+    match value {
+        Value::String(text) => Value::String(normalize_text(text)),
+        Value::Array(items) if key == Some("labels") && items.iter().all(Value::is_string) => {
+            let set: BTreeSet<String> = items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(normalize_text)
+                .collect();
+            Value::Array(set.into_iter().map(Value::String).collect())
+        }
+        Value::Array(items) => Value::Array(items.iter().map(|v| normalize(v, None)).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), normalize(v, Some(k))))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+fn normalize_text(text: &str) -> String {
+    text.trim().replace("\r\n", "\n")
+}
+
+/// A non-empty object whose values are all booleans: a checkbox, radio or toggle map.
+fn is_option_map(value: &Value) -> bool {
+    matches!(value, Value::Object(map) if !map.is_empty() && map.values().all(Value::is_boolean))
+}
+
+/// Gives every answer's option map every option any answer's map at the same place has,
+/// `false` where it lacked it.
+fn fill_option_maps(answers: &mut [Value]) {
+    let mut options: BTreeMap<Vec<String>, BTreeSet<String>> = BTreeMap::new();
+    for answer in answers.iter() {
+        collect_option_maps(answer, &mut Vec::new(), &mut options);
+    }
+    for answer in answers.iter_mut() {
+        for (path, keys) in &options {
+            let mut at = Some(&mut *answer);
+            for segment in path {
+                at = at.and_then(|v| v.get_mut(segment.as_str()));
+            }
+            if let Some(Value::Object(map)) = at {
+                if map.values().all(Value::is_boolean) {
+                    for key in keys {
+                        map.entry(key.clone()).or_insert(Value::Bool(false));
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn collect_option_maps(
+    value: &Value,
+    path: &mut Vec<String>,
+    out: &mut BTreeMap<Vec<String>, BTreeSet<String>>,
+) {
+    let Value::Object(map) = value else {
+        return;
+    };
+    if is_option_map(value) {
+        out.entry(path.clone())
+            .or_default()
+            .extend(map.keys().cloned());
+        return;
+    }
+    for (key, child) in map {
+        path.push(key.clone());
+        collect_option_maps(child, path, out);
+        path.pop();
     }
 }
 
@@ -269,5 +359,87 @@ mod tests {
         assert!(!r["n"].agree);
         let r = run(&[json!({"box": [{"left": 1}]}), json!({"box": [{"left": 1}]})]);
         assert!(r["box"].agree, "arrays compare whole");
+    }
+
+    /// The answers of the shipped templates, as Crowd HTML Elements shape them
+    /// (docs/task-input.md).
+    #[test]
+    fn classifier_labels_agree_after_trimming_and_votes_show_the_trimmed_text() {
+        let r = run(&[
+            json!({"decision": {"label": "remove"}, "comment": "nudity\r\nclear"}),
+            json!({"decision": {"label": " remove\n"}, "comment": "nudity\nclear "}),
+        ]);
+        assert!(r["decision.label"].agree);
+        assert_eq!(r["decision.label"].votes[0].value, json!("remove"));
+        assert!(
+            r["comment"].agree,
+            "line endings and surrounding blanks do not count"
+        );
+        let r = run(&[
+            json!({"decision": {"label": "allow"}}),
+            json!({"decision": {"label": "remove"}}),
+            json!({"decision": {"label": "remove"}}),
+        ]);
+        assert_eq!(
+            r["decision.label"].majority.as_ref().map(|v| &v.value),
+            Some(&json!("remove"))
+        );
+    }
+
+    #[test]
+    fn multi_select_labels_compare_as_sets() {
+        let r = run(&[
+            json!({"category": {"labels": ["World", "Sports"]}}),
+            json!({"category": {"labels": ["Sports", "World", "World"]}}),
+        ]);
+        let f = &r["category.labels"];
+        assert!(f.agree);
+        assert_eq!(f.votes[0].value, json!(["Sports", "World"]));
+        let r = run(&[
+            json!({"category": {"labels": ["World"]}}),
+            json!({"category": {"labels": ["World", "Sports"]}}),
+        ]);
+        assert!(!r["category.labels"].agree);
+        // Any other array keeps its order: bounding boxes, keypoints.
+        let r = run(&[json!({"boxes": [1, 2]}), json!({"boxes": [2, 1]})]);
+        assert!(!r["boxes"].agree);
+    }
+
+    #[test]
+    fn an_option_missing_from_a_checkbox_map_counts_as_unticked() {
+        let r = run(&[
+            json!({"labelsConfirmed": {"Swimwear": true, "Suggestive": false}}),
+            json!({"labelsConfirmed": {"Swimwear": true}}),
+        ]);
+        let f = &r["labelsConfirmed.Suggestive"];
+        assert_eq!(f.answered, 2);
+        assert!(f.agree);
+        assert_eq!(f.votes[0].value, json!(false));
+        assert!(r["labelsConfirmed.Swimwear"].agree);
+        // Radio buttons and toggles have the same shape.
+        let r = run(&[
+            json!({"btn": {"yes": true}, "theToggler": {"on": true}}),
+            json!({"btn": {"no": true}, "theToggler": {"on": false}}),
+        ]);
+        assert!(!r["btn.yes"].agree && !r["btn.no"].agree);
+        assert_eq!(r["btn.yes"].answered, 2);
+        assert!(!r["theToggler.on"].agree);
+        // A worker who never saw the map (no key at all) did not answer it.
+        let r = run(&[
+            json!({"labelsConfirmed": {"Swimwear": true}}),
+            json!({"decision": {"label": "allow"}}),
+        ]);
+        assert_eq!(r["labelsConfirmed.Swimwear"].answered, 1);
+        assert!(!r["labelsConfirmed.Swimwear"].agree);
+    }
+
+    #[test]
+    fn an_object_mixing_booleans_and_text_is_not_an_option_map() {
+        let r = run(&[
+            json!({"x": {"on": true, "note": "a"}}),
+            json!({"x": {"note": "a"}}),
+        ]);
+        assert_eq!(r["x.on"].answered, 1, "not filled");
+        assert!(r["x.note"].agree);
     }
 }
