@@ -19,6 +19,7 @@
 //! - `sagemaker`: the SageMaker control plane (task UIs, flow definitions, RenderUiTemplate):
 //!   validation, the table and its state file, resources created at start, [`FlowLookup`].
 //! - `control`: the local control surface under `/_local/`; `assets`: the Crowd HTML Elements script it serves.
+//! - `portal`: the worker portal under `/_local/portal/` (queue, holds, task pages).
 //! - `engine`: loop changes with their side effects (output.json, events).
 //! - `loops`: loop records, the state machine, the (optionally durable) loop table;
 //!   `loops::persist`: its snapshot and append-only journal (format, compaction, recovery).
@@ -126,6 +127,7 @@ mod http;
 mod local;
 mod loops;
 mod output;
+mod portal;
 pub mod render;
 mod runtime;
 mod s3;
@@ -150,6 +152,7 @@ pub use local::{DEFAULT_ACCOUNT, DEFAULT_OUTPUT_PATH, DEFAULT_REGION, STATE_FILE
 pub use loops::{FailureCode, LoopRecord, LoopStatus};
 pub use loops::{LoopError, NewLoop};
 pub use output::{OutputDocument, S3Location, WorkerAnswer};
+pub use portal::{ReviewedResultsLink, PORTAL_PREFIX};
 pub use s3::{Credentials, EmbeddedS3, S3SetupError, WriteReceipt};
 pub use sagemaker::{
     ControlPlaneLimits, Resources, ResourcesError, SageMakerError, SAGEMAKER_STATE_FILE,

@@ -117,6 +117,8 @@ pub struct LocalA2iBuilder {
     resources: Resources,
     resources_files: Vec<PathBuf>,
     control_plane_limits: ControlPlaneLimits,
+    reviewed_results: Option<crate::portal::ReviewedResultsLink>,
+    portal_time_limit: Option<Duration>,
 }
 
 impl Default for LocalA2iBuilder {
@@ -146,6 +148,8 @@ impl Default for LocalA2iBuilder {
             resources: Resources::new(),
             resources_files: Vec::new(),
             control_plane_limits: ControlPlaneLimits::default(),
+            reviewed_results: None,
+            portal_time_limit: None,
         }
     }
 }
@@ -348,6 +352,27 @@ impl LocalA2iBuilder {
         self
     }
 
+    /// Where reviewed results are written (`s3://bucket/<prefix><loop name>.json`), so the
+    /// worker portal links a finished task to its reviewed result.
+    pub fn reviewed_results_link(
+        mut self,
+        bucket: impl Into<String>,
+        prefix: impl Into<String>,
+    ) -> Self {
+        self.reviewed_results = Some(crate::portal::ReviewedResultsLink {
+            bucket: bucket.into(),
+            prefix: prefix.into(),
+        });
+        self
+    }
+
+    /// The worker portal's hold time limit for every task, instead of each flow definition's
+    /// `TaskTimeLimitInSeconds` (tests use a few seconds).
+    pub fn portal_task_time_limit(mut self, limit: Duration) -> Self {
+        self.portal_time_limit = Some(limit);
+        self
+    }
+
     /// Starts both ports and returns once they accept connections.
     pub async fn start(self) -> Result<LocalA2iHandle, StartError> {
         let mut resources = self.resources.clone();
@@ -476,9 +501,27 @@ impl LocalA2iBuilder {
                 "control plane resources applied"
             );
         }
+        let s3_local_addr = s3_listener
+            .local_addr()
+            .map_err(|source| StartError::Bind {
+                addr: s3_addr,
+                source,
+            })?;
+        let portal = Arc::new(crate::portal::Portal::new(
+            Arc::clone(&engine),
+            Arc::clone(&control_plane),
+            Arc::new(crate::render::S3Presigner::new(
+                format!("http://{s3_local_addr}"),
+                self.credentials.clone(),
+                self.region.clone(),
+            )),
+            self.reviewed_results.clone(),
+            self.portal_time_limit,
+        ));
         let port_services = Arc::new(PortServices {
             engine: Arc::clone(&engine),
             sagemaker: Arc::clone(&sagemaker),
+            portal,
         });
         let a2i_server = server::serve("a2i", a2i_listener, self.tcp_nodelay, move |_remote| {
             let services = Arc::clone(&port_services);
@@ -555,6 +598,11 @@ impl LocalA2iHandle {
         self.a2i_server
             .as_ref()
             .map_or(SocketAddr::from(([0, 0, 0, 0], 0)), ServerHandle::addr)
+    }
+
+    /// The worker portal's URL (`http://<ip>:<port>/_local/portal/`).
+    pub fn portal_url(&self) -> String {
+        format!("{}{}/", self.a2i_endpoint(), crate::portal::PORTAL_PREFIX)
     }
 
     /// The S3 port's address.

@@ -36,6 +36,8 @@ pub struct PortServices {
     pub engine: Arc<Engine>,
     /// The SageMaker control plane (`SageMaker.*`).
     pub sagemaker: Arc<SageMakerApi>,
+    /// The worker portal (`/_local/portal/`).
+    pub portal: Arc<crate::portal::Portal>,
 }
 
 /// The awsJson service a request is for: `POST /` with `X-Amz-Target: <Prefix>.<Operation>`.
@@ -158,6 +160,10 @@ pub async fn handle(
         } else if method == Method::GET && path.starts_with(crate::sagemaker::TEMPLATE_PATH_PREFIX)
         {
             services.sagemaker.template(&path)
+        } else if path == crate::portal::PORTAL_PREFIX
+            || path.starts_with(&format!("{}/", crate::portal::PORTAL_PREFIX))
+        {
+            crate::portal::handle(&services.portal, request).await
         } else if path == CONTROL_PREFIX || path.starts_with("/_local/") {
             crate::control::handle(engine, request).await
         } else {
