@@ -162,6 +162,36 @@ class SageMakerBoto3(unittest.TestCase):
             self.flow(missing)
         self.assertIn(missing, self.assert_error(caught, "ValidationException"))
 
+    def test_render_ui_template_from_content_or_task_ui_with_errors_in_the_list(self):
+        rendered = self.sm.render_ui_template(
+            UiTemplate={"Content": TEMPLATE},
+            Task={"Input": json.dumps({"text": "<b>bold</b> & more"})},
+            RoleArn=ROLE,
+        )
+        self.assertEqual(
+            rendered["RenderedContent"],
+            "<crowd-form><p>&lt;b&gt;bold&lt;/b&gt; &amp; more</p></crowd-form>",
+        )
+        self.assertEqual(rendered["Errors"], [])
+        _, ui_arn = self.ui()
+        from_ui = self.sm.render_ui_template(
+            HumanTaskUiArn=ui_arn, Task={"Input": '{"text": "hi"}'}, RoleArn=ROLE
+        )
+        self.assertEqual(from_ui["RenderedContent"], "<crowd-form><p>hi</p></crowd-form>")
+        failed = self.sm.render_ui_template(
+            UiTemplate={"Content": "{{ task.input.nope }}"}, Task={"Input": "{}"}, RoleArn=ROLE
+        )
+        self.assertEqual(failed["RenderedContent"], "")
+        self.assertEqual([e["Code"] for e in failed["Errors"]], ["UndefinedVariable"])
+        with self.assertRaises(self.sm.exceptions.ResourceNotFound) as caught:
+            self.sm.render_ui_template(
+                HumanTaskUiArn=ui_arn + "-missing", Task={"Input": "{}"}, RoleArn=ROLE
+            )
+        self.assert_error(caught, "ResourceNotFound")
+        with self.assertRaises(botocore.exceptions.ClientError) as caught:
+            self.ui(content="{% if task.input.x %}unclosed")
+        self.assertIn("'uiTemplate.content'", self.assert_error(caught, "ValidationException"))
+
     @unittest.skipUnless(MAX_FLOW_DEFINITIONS, "the server runs without a flow-definition limit")
     def test_past_the_limit_is_resource_limit_exceeded(self):
         _, ui_arn = self.ui()
@@ -243,6 +273,19 @@ class SageMakerAwsCli(unittest.TestCase):
             "ValidationException",
         )
         self.assertIn("humanLoopConfig.taskCount", err)
+
+        rendered = self.ok(
+            aws("render-ui-template", "--human-task-ui-arn", ui_arn,
+                "--task", json.dumps({"Input": json.dumps({"text": "<i>x</i>"})}),
+                "--role-arn", ROLE)
+        )
+        self.assertEqual(rendered["RenderedContent"], "<crowd-form><p>&lt;i&gt;x&lt;/i&gt;</p></crowd-form>")
+        self.assertEqual(rendered["Errors"], [])
+        self.fails_with(
+            aws("render-ui-template", "--human-task-ui-arn", ui_arn + "-missing",
+                "--task", json.dumps({"Input": "{}"}), "--role-arn", ROLE),
+            "ResourceNotFound",
+        )
 
         self.ok(aws("delete-flow-definition", "--flow-definition-name", flow))
         self.fails_with(aws("describe-flow-definition", "--flow-definition-name", flow), "ResourceNotFound")

@@ -487,10 +487,22 @@ impl LocalA2iBuilder {
                 addr: a2i_addr,
                 source,
             })?;
+        let s3_local_addr = s3_listener
+            .local_addr()
+            .map_err(|source| StartError::Bind {
+                addr: s3_addr,
+                source,
+            })?;
+        // RenderUiTemplate's grant_read_access: presigned URLs to this server's S3 port.
+        let renderer = Renderer::new(Arc::new(crate::render::S3Presigner::new(
+            format!("http://{s3_local_addr}"),
+            self.credentials.clone(),
+            self.region.clone(),
+        )));
         let sagemaker = Arc::new(SageMakerApi::new(
             Arc::clone(&control_plane),
             Some(s3.clone()),
-            Renderer::default(),
+            renderer,
             format!("http://{a2i_local_addr}"),
         ));
         // Before serving, so the first request already sees them.

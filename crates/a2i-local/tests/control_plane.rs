@@ -870,3 +870,152 @@ async fn errors_on_the_wire_carry_type_in_body_and_header() {
         .contains(&("AWS_ENDPOINT_URL_SAGEMAKER", handle.sagemaker_endpoint())));
     handle.shutdown().await;
 }
+
+#[tokio::test]
+async fn render_ui_template_renders_content_or_a_task_ui_and_reports_errors() {
+    use aws_sdk_sagemaker::types::RenderableTask;
+    let handle = start_with(|b| b).await;
+    let sm = sagemaker(&handle);
+    let task = |input: &str| RenderableTask::builder().input(input).build();
+
+    let out = sm
+        .render_ui_template()
+        .ui_template(UiTemplate::builder().content(TEMPLATE).build())
+        .task(task(r#"{"text": "<script>alert(1)</script>"}"#))
+        .role_arn(ROLE)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        out.rendered_content(),
+        Some("<crowd-form><p>&lt;script&gt;alert(1)&lt;/script&gt;</p></crowd-form>")
+    );
+    assert!(out.errors().is_empty());
+
+    // From a task UI, with grant_read_access presigning a URL of the embedded S3.
+    handle
+        .s3_client()
+        .create_bucket()
+        .bucket("media")
+        .send()
+        .await
+        .unwrap();
+    handle
+        .s3_client()
+        .put_object()
+        .bucket("media")
+        .key("cat.jpg")
+        .body(b"jpeg bytes".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    let ui_arn = create_ui(
+        &sm,
+        "media-ui",
+        r#"<img src="{{ task.input.image | grant_read_access }}">"#,
+    )
+    .await;
+    let out = sm
+        .render_ui_template()
+        .human_task_ui_arn(&ui_arn)
+        .task(task(r#"{"image": "s3://media/cat.jpg"}"#))
+        .role_arn(ROLE)
+        .send()
+        .await
+        .unwrap();
+    let html = out.rendered_content().unwrap();
+    let url = html
+        .strip_prefix(r#"<img src=""#)
+        .and_then(|rest| rest.strip_suffix(r#"">"#))
+        .expect("one image")
+        .replace("&amp;", "&");
+    assert!(url.starts_with(&handle.s3_endpoint()), "{url}");
+    assert_eq!(http_get(&url).await, (200, "jpeg bytes".to_owned()));
+
+    // Render errors: HTTP 200, empty content, the error in Errors[].
+    let out = sm
+        .render_ui_template()
+        .ui_template(
+            UiTemplate::builder()
+                .content("<p>{{ task.input.missing }}</p>")
+                .build(),
+        )
+        .task(task("{}"))
+        .role_arn(ROLE)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.rendered_content(), Some(""));
+    assert_eq!(out.errors().len(), 1);
+    assert_eq!(out.errors()[0].code(), Some("UndefinedVariable"));
+    assert!(out.errors()[0]
+        .message()
+        .unwrap_or_default()
+        .contains("task.input.missing"));
+
+    // A task UI that does not exist: the modeled ResourceNotFound.
+    let err = sm
+        .render_ui_template()
+        .human_task_ui_arn(handle.human_task_ui_arn("nope"))
+        .task(task("{}"))
+        .role_arn(ROLE)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        err.as_service_error()
+            .is_some_and(|e| e.is_resource_not_found()),
+        "{err:?}"
+    );
+    // Both sources, or neither, are validation errors.
+    let err = sm
+        .render_ui_template()
+        .human_task_ui_arn(&ui_arn)
+        .ui_template(UiTemplate::builder().content(TEMPLATE).build())
+        .task(task("{}"))
+        .role_arn(ROLE)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("ValidationException"));
+    let err = sm
+        .render_ui_template()
+        .task(task("{}"))
+        .role_arn(ROLE)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("ValidationException"));
+    handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_template_that_does_not_parse_is_refused_at_creation() {
+    let handle = start_with(|b| b).await;
+    let sm = sagemaker(&handle);
+    let err = sm
+        .create_human_task_ui()
+        .human_task_ui_name("broken")
+        .ui_template(
+            UiTemplate::builder()
+                .content("{% if task.input.x %}never closed")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("ValidationException"));
+    let message = err.message().unwrap_or_default();
+    assert!(message.contains("'uiTemplate.content'"), "{message}");
+    assert!(message.contains("TemplateSyntaxError"), "{message}");
+    let err = sm
+        .describe_human_task_ui()
+        .human_task_ui_name("broken")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err
+        .as_service_error()
+        .is_some_and(|e| e.is_resource_not_found()));
+    handle.shutdown().await;
+}

@@ -68,7 +68,7 @@
 //! Template 128,000 characters (the model's), input 128,000 characters for
 //! RenderUiTemplate (3,145,728 for loops) and 128 levels deep, blocks nested 64 deep and
 //! brackets 32 deep, 10 MiB of output, 10 MiB per value (filter result, capture),
-//! 32 MiB in assigned variables, 1,000,000 loop iterations in all, 256 MiB of work (bytes
+//! 32 MiB in assigned variables, 100,000 loop iterations in all, 256 MiB of work (bytes
 //! produced by filters, copied from variables and written), and 10 s.
 
 mod blocks;
@@ -175,7 +175,7 @@ impl Limits {
             max_output_bytes: 10 * 1024 * 1024,
             max_value_bytes: 10 * 1024 * 1024,
             max_variables_bytes: 32 * 1024 * 1024,
-            max_iterations: 1_000_000,
+            max_iterations: 100_000,
             max_work_bytes: 256 * 1024 * 1024,
             max_duration: Duration::from_secs(10),
         }

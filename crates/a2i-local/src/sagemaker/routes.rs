@@ -259,7 +259,7 @@ impl SageMakerApi {
                             .content
                     }
                 };
-                let rendered = self.renderer.render(&content, &request.input);
+                let rendered = self.renderer.render(content, request.input).await;
                 Ok(json!({
                     "RenderedContent": rendered.content,
                     "Errors": rendered

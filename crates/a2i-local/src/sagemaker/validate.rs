@@ -944,7 +944,7 @@ mod tests {
         config["PublicWorkforceTaskPrice"] =
             json!({"AmountInUsd": {"Dollars": 3, "Cents": 100, "TenthFractionsOfACent": 10}});
         let m = message(create_flow_definition(&obj(body)).unwrap_err());
-        assert!(m.starts_with("9 validation errors detected: "), "{m}");
+        assert!(m.starts_with("8 validation errors detected: "), "{m}");
         for part in [
             "Value '4' at 'humanLoopConfig.taskCount' failed to satisfy constraint: Member must have value less than or equal to 3",
             "Value '29' at 'humanLoopConfig.taskTimeLimitInSeconds' failed to satisfy constraint: Member must have value greater than or equal to 30",
