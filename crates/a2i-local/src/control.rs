@@ -5,8 +5,8 @@
 //! | method | path | body | does |
 //! |---|---|---|---|
 //! | GET | `/_local/health` | | `{"status":"ok", …}` with loop and fault counters |
-//! | GET | `/_local/pending` | | InProgress loops with their parsed input, oldest first |
-//! | POST | `/_local/loops/{name}/answer` | `{"answers":[{"answerContent":{…},"workerId":"…"}]}` or one answer object | Completed + output.json + event |
+//! | GET | `/_local/pending` | | InProgress loops with their parsed input, answers so far (`answered`, `required`, `workerIds`), `expiresAt` and captured `policy`, oldest first |
+//! | POST | `/_local/loops/{name}/answer` | `{"answers":[{"answerContent":{…},"workerId":"…"}]}` or one answer object | records the answers; once TaskCount distinct workers answered: Completed + output.json + event. Answers `{"humanLoopStatus","answered","required","outputS3Uri","deliveries"}`; a worker who already answered: 409 |
 //! | POST | `/_local/loops/{name}/fail` | `{"failureCode":"ValidationError\|Expired\|InternalError","failureReason":"…"}` | Failed + event |
 //! | POST | `/_local/loops/{name}/expire` | optional `{"failureReason":"…"}` | Failed with `Expired` + event |
 //! | POST | `/_local/loops/{name}/redeliver` | | the status-change event again |
@@ -22,7 +22,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::{Engine, EngineError};
 use crate::http::{json_response, read_body, ResponseBody};
-use crate::loops::{format_timestamp, ContentClassifier, FailureCode, LoopError, LoopRecord};
+use crate::loops::{
+    format_timestamp, ContentClassifier, FailureCode, LoopError, LoopPolicy, LoopRecord,
+};
 use crate::output::WorkerAnswer;
 use crate::runtime::ApiError;
 
@@ -42,6 +44,19 @@ pub struct PendingLoop {
     pub input_content: serde_json::Value,
     /// The ContentClassifiers given at start.
     pub content_classifiers: Vec<ContentClassifier>,
+    /// The flow definition's name.
+    pub flow_definition_name: String,
+    /// Distinct workers who have answered so far.
+    pub answered: usize,
+    /// Distinct workers the loop needs (TaskCount).
+    pub required: usize,
+    /// The workers who have answered (a worker never gets the same loop twice).
+    pub worker_ids: Vec<String>,
+    /// When the loop expires if not completed (`2019-11-14T17:37:36.740Z`).
+    pub expires_at: String,
+    /// The policy the loop captured from its flow definition at start (task UI, title,
+    /// description, keywords, time limit).
+    pub policy: LoopPolicy,
 }
 
 impl From<&LoopRecord> for PendingLoop {
@@ -54,6 +69,12 @@ impl From<&LoopRecord> for PendingLoop {
             input_content: serde_json::from_str(&r.input_content)
                 .unwrap_or_else(|_| serde_json::Value::String(r.input_content.clone())),
             content_classifiers: r.content_classifiers.clone().unwrap_or_default(),
+            flow_definition_name: r.policy.flow_definition_name.clone(),
+            answered: r.answers.len(),
+            required: r.policy.required_answers(),
+            worker_ids: r.answers.iter().map(|a| a.worker_id.clone()).collect(),
+            expires_at: format_timestamp(r.expires_at()),
+            policy: r.policy.clone(),
         }
     }
 }
@@ -89,7 +110,10 @@ struct ExpireBody {
 
 fn control_error(err: EngineError) -> ApiError {
     match err {
-        EngineError::Loop(LoopError::NotInProgress { .. }) => ApiError::Conflict(err.to_string()),
+        EngineError::Loop(LoopError::NotInProgress { .. })
+        | EngineError::Loop(LoopError::AlreadyAnswered { .. }) => {
+            ApiError::Conflict(err.to_string())
+        }
         EngineError::Loop(loop_err) => ApiError::from(loop_err),
         EngineError::Answer(_) | EngineError::Invalid(_) => ApiError::Validation(err.to_string()),
         EngineError::Output(_) => ApiError::InternalServer(err.to_string()),
@@ -175,7 +199,11 @@ async fn route(
             let ended = match action.as_str() {
                 "answer" => {
                     let answers = parse_answers(&body)?;
-                    engine.answer(&name, &answers).await
+                    let progress = engine
+                        .submit_answers(&name, &answers)
+                        .await
+                        .map_err(control_error)?;
+                    return Ok(json_response(StatusCode::OK, &progress));
                 }
                 "fail" => {
                     let fail: FailBody = parse_body(&body, "fail")?;

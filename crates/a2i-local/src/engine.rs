@@ -1,21 +1,30 @@
-//! The engine ties the loop table to its side effects: a terminal status writes output.json
-//! (Completed) and delivers the status-change event. Both the HTTP surfaces and the library
-//! handle drive loops through it, so the rules hold however a loop is finished.
+//! The engine ties the loop table to its flow definitions and side effects: a loop captures
+//! its flow's policy at start (output location, TaskCount, lifetime), collects one answer
+//! per worker until TaskCount distinct workers answered, then writes output.json and
+//! delivers the status-change event; a loop not completed within its availability lifetime
+//! expires (a timer that survives restarts). Both the HTTP surfaces and the library handle
+//! drive loops through it, so the rules hold however a loop is finished.
 
-use std::sync::Arc;
+use std::collections::BTreeSet;
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
+use tokio::sync::mpsc;
 
 use crate::arn::FlowDefinitionArn;
 use crate::background::Background;
 use crate::events::{status_change_event, Deliverer, DeliveryOutcome, EventKind};
 use crate::faults::Faults;
+use crate::flows::SharedFlowLookup;
 use crate::loops::record::now_ms;
 use crate::loops::{
-    Ending, FailureCode, LoopError, LoopRecord, LoopStatus, NewLoop, Started, Store,
+    Ending, FailureCode, LoopError, LoopPolicy, LoopRecord, LoopStatus, NewLoop, Started, Store,
 };
-use crate::output::{output_document, AnswerError, OutputWriter, WriteError};
+use crate::output::{
+    document_with, human_answers, output_key, AnswerError, OutputWriter, WorkerAnswer, WriteError,
+};
 
 /// The FailureReason used when a loop is expired without a reason.
 pub const DEFAULT_EXPIRED_REASON: &str =
@@ -41,7 +50,9 @@ pub enum EngineError {
     Output(#[from] WriteError),
 }
 
-/// A loop that a control action finished, and what its event delivery did.
+/// A loop after a control action, and what its event delivery did: finished by it, or
+/// (after answers that leave it short of its TaskCount) still InProgress, with no output
+/// and no deliveries.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Ended {
@@ -58,6 +69,66 @@ pub struct Ended {
     pub deliveries: Vec<DeliveryOutcome>,
 }
 
+/// How far an answer brought its loop.
+#[derive(Debug, Clone)]
+pub struct AnswerProgress {
+    /// The loop after the answer.
+    pub record: LoopRecord,
+    /// The loop name.
+    pub human_loop_name: String,
+    /// Distinct workers who have answered so far.
+    pub answered: usize,
+    /// Distinct workers the loop needs (its flow definition's TaskCount).
+    pub required: usize,
+    /// Set when this answer completed the loop: output.json is written and the event
+    /// delivered.
+    pub completed: Option<Ended>,
+}
+
+impl Serialize for AnswerProgress {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Wire<'a> {
+            human_loop_name: &'a str,
+            human_loop_status: LoopStatus,
+            answered: usize,
+            required: usize,
+            output_s3_uri: Option<&'a str>,
+            deliveries: &'a [DeliveryOutcome],
+        }
+        Wire {
+            human_loop_name: &self.human_loop_name,
+            human_loop_status: self.record.status,
+            answered: self.answered,
+            required: self.required,
+            output_s3_uri: self.record.output_s3_uri.as_deref(),
+            deliveries: self
+                .completed
+                .as_ref()
+                .map_or(&[][..], |e| e.deliveries.as_slice()),
+        }
+        .serialize(serializer)
+    }
+}
+
+impl AnswerProgress {
+    /// The loop's state as an [`Ended`]: the completion when there was one, otherwise the
+    /// loop still InProgress, without output or deliveries.
+    pub fn into_ended(self) -> Ended {
+        match self.completed {
+            Some(ended) => ended,
+            None => Ended {
+                human_loop_name: self.human_loop_name,
+                human_loop_status: self.record.status,
+                output_s3_uri: None,
+                deliveries: Vec::new(),
+                record: self.record,
+            },
+        }
+    }
+}
+
 /// Settings of the engine.
 #[derive(Debug, Clone)]
 pub struct EngineSettings {
@@ -66,7 +137,16 @@ pub struct EngineSettings {
     /// How long a stopped loop stays `Stopping` before it becomes `Stopped`; zero (the
     /// default) stops at once, as A2I does when no worker has started.
     pub stopping_delay: Duration,
+    /// Where flow definitions are looked up; `None`: no flow definition exists.
+    pub flows: Option<SharedFlowLookup>,
+    /// StartHumanLoop on an unknown flow definition answers `ResourceNotFoundException`
+    /// (otherwise the loop gets the implicit policy).
+    pub strict_flow_definitions: bool,
 }
+
+/// The longest single wait of the expiry timer; longer deadlines are reached in steps (a
+/// tokio instant cannot be arbitrarily far in the future).
+const MAX_TIMER_WAIT: Duration = Duration::from_secs(3600);
 
 /// Everything a running a2i-local shares between requests.
 #[derive(Debug)]
@@ -77,9 +157,15 @@ pub struct Engine {
     background: Background,
     faults: Faults,
     settings: EngineSettings,
-    // Serializes the check-write-transition sequence of terminal changes, so two answers
-    // for one loop cannot both write output.
+    // Serializes the check-write-transition sequence of answers and terminal changes, so
+    // two answers for one loop cannot both write output, and an answer and an expiry
+    // cannot interleave.
     finish_lock: tokio::sync::Mutex<()>,
+    // Deadlines for the expiry timer; set once the timer runs.
+    expiries: OnceLock<mpsc::UnboundedSender<(DateTime<Utc>, String)>>,
+    // The timer task, aborted at shutdown: a server restarted on the same data directory
+    // must be the only one changing its loops.
+    timer: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 impl Engine {
@@ -100,6 +186,8 @@ impl Engine {
             faults,
             settings,
             finish_lock: tokio::sync::Mutex::new(()),
+            expiries: OnceLock::new(),
+            timer: std::sync::Mutex::new(None),
         }
     }
 
@@ -128,12 +216,59 @@ impl Engine {
         &self.output
     }
 
-    /// StartHumanLoop.
+    /// The policy a loop of `flow` gets: its flow definition's, when the lookup knows a
+    /// flow definition of that name with exactly that ARN; otherwise the implicit policy,
+    /// or `FlowDefinitionNotFound` in strict mode.
+    pub fn policy_for(&self, flow: &FlowDefinitionArn) -> Result<LoopPolicy, LoopError> {
+        let defined = self
+            .settings
+            .flows
+            .as_ref()
+            .and_then(|lookup| lookup.flow(flow.name()))
+            .filter(|policy| policy.arn == flow.as_str());
+        match defined {
+            Some(policy) => Ok(LoopPolicy::from_flow(&policy)),
+            None if self.settings.strict_flow_definitions => {
+                Err(LoopError::FlowDefinitionNotFound {
+                    name: flow.name().to_owned(),
+                    arn: flow.as_str().to_owned(),
+                })
+            }
+            None => Ok(LoopPolicy::implicit(flow.name(), self.output.location())),
+        }
+    }
+
+    /// Whether a flow definition must exist for ListHumanLoops: in strict mode an unknown
+    /// one is `FlowDefinitionNotFound`, as for StartHumanLoop.
+    pub fn check_listed_flow(&self, flow_definition_arn: &str) -> Result<(), LoopError> {
+        if !self.settings.strict_flow_definitions {
+            return Ok(());
+        }
+        match FlowDefinitionArn::parse(flow_definition_arn) {
+            Ok(flow) => self.policy_for(&flow).map(|_| ()),
+            Err(_) => Err(LoopError::FlowDefinitionNotFound {
+                name: String::new(),
+                arn: flow_definition_arn.to_owned(),
+            }),
+        }
+    }
+
+    /// StartHumanLoop: the loop captures its flow definition's policy and its expiry is
+    /// scheduled.
     pub async fn start(&self, new: NewLoop) -> Result<Started, LoopError> {
-        let started = self.store.start(new).await?;
+        let policy = self.policy_for(&new.flow_definition)?;
+        let started = self.store.start(new, policy).await?;
         match &started {
             Started::Created(r) => {
-                tracing::info!(loop_name = %r.name, flow_definition_arn = %r.flow_definition_arn, "human loop started")
+                tracing::info!(
+                    loop_name = %r.name,
+                    flow_definition_arn = %r.flow_definition_arn,
+                    task_count = r.policy.task_count,
+                    lifetime_s = r.policy.task_availability_lifetime_in_seconds,
+                    implicit_flow = r.policy.implicit,
+                    "human loop started"
+                );
+                self.schedule_expiry(r);
             }
             Started::AlreadyRunning(r) => {
                 tracing::info!(loop_name = %r.name, "same request for an active loop; nothing new started")
@@ -183,14 +318,19 @@ impl Engine {
         Ok(record)
     }
 
-    /// Answers an InProgress loop: writes output.json, makes the loop Completed, then
-    /// delivers the event and reports how each sink took it.
-    pub async fn answer(
+    /// Answers an InProgress loop as one or more workers, each answer becoming one
+    /// `humanAnswers[]` entry. The answers are taken together: all are recorded or none
+    /// (a worker who already answered, or who appears twice, refuses the whole batch). When
+    /// the loop then has its TaskCount answers (or more: a batch is never split), output.json
+    /// is written under the loop's output location, the loop becomes Completed and its
+    /// event is delivered; otherwise the answers are journaled and the loop stays
+    /// InProgress.
+    pub async fn submit_answers(
         &self,
         name: &str,
-        answers: &[crate::output::WorkerAnswer],
-    ) -> Result<Ended, EngineError> {
-        let record = {
+        answers: &[WorkerAnswer],
+    ) -> Result<AnswerProgress, EngineError> {
+        let (record, answered, required, completed) = {
             let _guard = self.finish_lock.lock().await;
             let record = self.store.in_progress(name)?;
             let flow = FlowDefinitionArn::parse(&record.flow_definition_arn).ok();
@@ -200,16 +340,71 @@ impl Engine {
                 .filter(|r| !r.is_empty())
                 .unwrap_or(&self.settings.default_region)
                 .to_owned();
-            let flow_name = flow.as_ref().map_or("flow-definition", |f| f.name());
-            let document = output_document(&record, answers, now_ms(), &region)?;
-            let (key, _) = self.output.uri_for(&record, flow_name);
-            let uri = self.output.write(&key, &document).await?;
-            tracing::info!(loop_name = %name, output_s3_uri = %uri, answers = answers.len(), "output.json written");
-            self.store
-                .end(name, Ending::Completed { output_s3_uri: uri })
-                .await?
+            let new = human_answers(&record, answers, now_ms(), &region)?;
+            for (index, answer) in new.iter().enumerate() {
+                if record.answered_by(&answer.worker_id)
+                    || new[..index].iter().any(|a| a.worker_id == answer.worker_id)
+                {
+                    return Err(LoopError::AlreadyAnswered {
+                        name: name.to_owned(),
+                        worker_id: answer.worker_id.clone(),
+                    }
+                    .into());
+                }
+            }
+            let required = record.policy.required_answers();
+            let answered = record.answers.len() + new.len();
+            if answered < required {
+                let record = self.store.record_answers(name, new).await?;
+                tracing::info!(loop_name = %name, answered, required, "answers recorded; the loop waits for more workers");
+                (record, answered, required, false)
+            } else {
+                let location = record
+                    .policy
+                    .output()
+                    .unwrap_or_else(|| self.output.location().clone());
+                let key = output_key(
+                    &location,
+                    &record.policy.flow_definition_name,
+                    record.creation_time,
+                    &record.name,
+                );
+                let mut all = record.answers.clone();
+                all.extend(new.iter().cloned());
+                let document = document_with(&record, all);
+                let uri = self.output.write(&location, &key, &document).await?;
+                tracing::info!(loop_name = %name, output_s3_uri = %uri, answers = answered, "output.json written");
+                let record = self
+                    .store
+                    .end(
+                        name,
+                        Ending::Completed {
+                            output_s3_uri: uri,
+                            answers: new,
+                        },
+                    )
+                    .await?;
+                (record, answered, required, true)
+            }
         };
-        Ok(self.ended(record).await)
+        let completed = if completed {
+            Some(self.ended(record.clone()).await)
+        } else {
+            None
+        };
+        Ok(AnswerProgress {
+            human_loop_name: record.name.clone(),
+            record,
+            answered,
+            required,
+            completed,
+        })
+    }
+
+    /// [`Engine::submit_answers`], reported as an [`Ended`] (still InProgress when the loop
+    /// needs more workers).
+    pub async fn answer(&self, name: &str, answers: &[WorkerAnswer]) -> Result<Ended, EngineError> {
+        Ok(self.submit_answers(name, answers).await?.into_ended())
     }
 
     /// Fails an InProgress loop with a documented code and a reason (1 to 1024 characters).
@@ -250,6 +445,67 @@ impl Engine {
             reason.unwrap_or(DEFAULT_EXPIRED_REASON),
         )
         .await
+    }
+
+    /// Starts the expiry timer (once): every InProgress loop, those recovered from a data
+    /// directory included, fails as expired at creation time plus its availability
+    /// lifetime; overdue ones at once. The timer holds the engine weakly and ends with it.
+    pub fn start_expiry_timer(self: &Arc<Self>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        if self.expiries.set(tx).is_err() {
+            return;
+        }
+        for record in self.store.waiting_for_review() {
+            self.schedule_expiry(&record);
+        }
+        let task = tokio::spawn(expiry_timer(Arc::downgrade(self), rx));
+        *self.timer.lock().unwrap_or_else(|p| p.into_inner()) = Some(task);
+    }
+
+    /// Stops the expiry timer (at shutdown); no loop expires afterwards.
+    pub fn stop_expiry_timer(&self) {
+        if let Some(task) = self.timer.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            task.abort();
+        }
+    }
+
+    fn schedule_expiry(&self, record: &LoopRecord) {
+        if let Some(tx) = self.expiries.get() {
+            // The receiver lives as long as the timer task, which lives as long as the engine.
+            let _ = tx.send((record.expires_at(), record.name.clone()));
+        }
+    }
+
+    /// Expires the loop if it is still InProgress (the timer found its deadline passed) and
+    /// delivers its event (the timer runs this as background work). Its partial answers stay in the record and
+    /// are not written (A2I writes output only once every worker has answered).
+    async fn expire_due(self: &Arc<Self>, name: &str) {
+        let ended = {
+            let _guard = self.finish_lock.lock().await;
+            match self.store.get(name) {
+                Ok(record) if record.status == LoopStatus::InProgress => {
+                    self.store
+                        .end(
+                            name,
+                            Ending::Failed {
+                                code: FailureCode::Expired,
+                                reason: DEFAULT_EXPIRED_REASON.to_owned(),
+                            },
+                        )
+                        .await
+                }
+                _ => return,
+            }
+        };
+        match ended {
+            Ok(record) => {
+                tracing::info!(loop_name = %name, answers = record.answers.len(), required = record.policy.task_count, "human loop expired: not completed within its availability lifetime");
+                self.deliver_status(&record).await;
+            }
+            Err(err) => {
+                tracing::error!(loop_name = %name, error = %err, "expiring a loop failed")
+            }
+        }
     }
 
     /// Delivers the status-change event of a finished loop again (EventBridge delivers at
@@ -305,5 +561,41 @@ impl Engine {
             }
         }
         outcomes
+    }
+}
+
+/// Waits for the earliest deadline and expires its loop; new deadlines arrive on `rx`.
+async fn expiry_timer(
+    engine: Weak<Engine>,
+    mut rx: mpsc::UnboundedReceiver<(DateTime<Utc>, String)>,
+) {
+    let mut due: BTreeSet<(DateTime<Utc>, String)> = BTreeSet::new();
+    loop {
+        let wait = due.first().map(|(deadline, _)| {
+            (*deadline - Utc::now())
+                .to_std()
+                .unwrap_or(Duration::ZERO)
+                .min(MAX_TIMER_WAIT)
+        });
+        tokio::select! {
+            next = rx.recv() => match next {
+                Some(deadline) => {
+                    due.insert(deadline);
+                }
+                // The engine is gone.
+                None => return,
+            },
+            () = tokio::time::sleep(wait.unwrap_or(MAX_TIMER_WAIT)), if wait.is_some() => {
+                let now = Utc::now();
+                while due.first().is_some_and(|(deadline, _)| *deadline <= now) {
+                    let Some((_, name)) = due.pop_first() else { break };
+                    let Some(engine) = engine.upgrade() else { return };
+                    // Counted as background work before the loop visibly fails, so that
+                    // `settled()` after seeing Failed also waits for its event.
+                    let background = engine.background.clone();
+                    background.spawn(async move { engine.expire_due(&name).await });
+                }
+            }
+        }
     }
 }

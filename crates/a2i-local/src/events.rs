@@ -277,6 +277,8 @@ mod tests {
             output_s3_uri: None,
             deleted: false,
             event_pending: true,
+            policy: Default::default(),
+            answers: Vec::new(),
         }
     }
 

@@ -20,7 +20,10 @@
 //!   validation, the table and its state file, resources created at start, [`FlowLookup`].
 //! - `control`: the local control surface under `/_local/`; `assets`: the Crowd HTML Elements script it serves.
 //! - `portal`: the worker portal under `/_local/portal/` (queue, holds, task pages).
-//! - `engine`: loop changes with their side effects (output.json, events).
+//! - `flows`: what a loop takes from its flow definition ([`FlowPolicy`]) and how the
+//!   engine finds it ([`FlowLookup`]); `static_flows`: an in-memory lookup ([`StaticFlows`]).
+//! - `engine`: loop changes with their side effects (policy capture, per-worker answers,
+//!   output.json, events, the expiry timer).
 //! - `loops`: loop records, the state machine, the (optionally durable) loop table;
 //!   `loops::persist`: its snapshot and append-only journal (format, compaction, recovery).
 //! - `output`: output.json shape and S3 layout.
@@ -48,16 +51,48 @@
 //!   while instead. Stop on Stopping is accepted (200, no change); stop on Completed, Failed
 //!   or Stopped is a `ValidationException`.
 //! - **Delete** of an InProgress or Stopping loop is a `ValidationException` ("stop it first").
-//! - **Output for Failed and Stopped**: none. A2I writes output for work done, and no local
-//!   worker ever did any; so Describe has no `HumanLoopOutput` and the event has
-//!   `"humanLoopOutput": null` for them. Completed loops get output.json and the URI.
-//!   The URI is shown only once the file exists (not while InProgress).
+//! - **Flow definitions govern loops**: at StartHumanLoop a loop captures its flow
+//!   definition's policy ([`LoopPolicy`] on [`LoopRecord`]: output path, TaskCount, task time
+//!   limit, availability lifetime, task UI, title, description, keywords), found through the
+//!   [`FlowLookup`] by the ARN's name and matching only when the ARN is the same; changing or
+//!   deleting the flow definition later does not change running loops (A2I keeps a started
+//!   loop on the flow definition it started with).
+//! - **Unknown flow definition**: with [`LocalA2iBuilder::strict_flow_definitions`],
+//!   StartHumanLoop answers `ResourceNotFoundException` (404, the shape's status; the model
+//!   does not list the error for StartHumanLoop, the "as A2I does" is taken as the
+//!   contract), and so does ListHumanLoops (which lists it). By default the flow definition is
+//!   registered implicitly for that loop, a local convenience: output under the builder's
+//!   [`LocalA2iBuilder::output_path`], TaskCount [`IMPLICIT_TASK_COUNT`] (1), a task time limit
+//!   of [`IMPLICIT_TASK_TIME_LIMIT`] (3600 s, the model's default) and an availability lifetime
+//!   of [`IMPLICIT_AVAILABILITY_LIFETIME`] (864,000 s, 10 days, the largest a flow definition
+//!   takes). `LoopPolicy::implicit` is then `true`.
+//! - **Answers**: each answer is one `humanAnswers[]` entry of one worker (`workerId`;
+//!   generated when absent). A worker answers a loop once: a second answer is refused
+//!   (`LoopError::AlreadyAnswered`; 409 on the control route). The loop completes (output.json
+//!   with every answer in submission order, Completed, the event) when TaskCount distinct
+//!   workers have answered; until then the answers are journaled (kept across restarts with
+//!   a data directory) and Describe shows InProgress. Several answers given in one call are
+//!   taken whole or not at all, and never split: a batch larger than what is missing puts
+//!   every answer in output.json (how the scripted demo shows two workers on a loop of an
+//!   implicit, TaskCount-1 flow definition).
+//! - **Expiry**: a loop not completed within its availability lifetime after its creation
+//!   fails with FailureCode `Expired` (and its event). One timer serves every loop; the
+//!   deadline is the creation time plus the captured lifetime, so it survives restarts: a
+//!   loop whose deadline passed while the server was down expires right after the start.
+//!   Its partial answers are not written (A2I writes output only after all workers have
+//!   answered) but stay in the loop record.
+//! - **Output for Failed and Stopped**: none. A2I writes output once every worker has
+//!   answered; so Describe has no `HumanLoopOutput` and the event has
+//!   `"humanLoopOutput": null` for them, even when some workers had answered. Completed
+//!   loops get output.json and the URI. The URI is shown only once the file exists (not while
+//!   InProgress). A flow definition's output bucket that does not exist yet is created when
+//!   the first output is written.
 //! - **ListHumanLoops**: default SortOrder is `Descending` (newest first, like SageMaker's
 //!   other list calls); default MaxResults is 100 (the model's maximum; the model gives no
 //!   default). `CreationTimeAfter` is inclusive, `CreationTimeBefore` exclusive, so the
 //!   documented date-only `2020-02-24` selects whole days; After later than Before gives an
 //!   empty list. A flow definition without loops gives an empty list, not
-//!   `ResourceNotFoundException` (there are no flow definitions locally). Ties in creation
+//!   `ResourceNotFoundException` (except in strict mode, for one the lookup does not know). Ties in creation
 //!   time are broken by creation order. NextTokens are opaque, bound to the query
 //!   (FlowDefinitionArn, SortOrder, time filters), and positional, so loops deleted between
 //!   pages never make a page skip or repeat a loop.
@@ -72,8 +107,8 @@
 //!   every sink (or produced while no sink was configured) stays pending and is sent again
 //!   at the next start (with a data directory). Sinks can also be added to a running server
 //!   ([`LocalA2iHandle::add_event_callback`]), for handlers built from its endpoints.
-//! - **Durability** (with a data directory): every loop change (start, stop, answer, failure,
-//!   delete, event delivered) is appended to a journal and fsynced before it is answered;
+//! - **Durability** (with a data directory): every loop change (start, stop, each answer,
+//!   completion, failure, expiry, delete, event delivered) is appended to a journal and fsynced before it is answered;
 //!   concurrent changes share one fsync (group commit), so a change costs O(1) I/O however
 //!   many loops exist. A `kill -9` loses nothing that was answered; a restart restores every
 //!   loop, tombstone and pending event. Reads answer from memory.
@@ -139,22 +174,25 @@ mod s3_store;
 mod sagemaker;
 mod server;
 mod sinks;
+mod static_flows;
 
 pub use arn::{ArnError, FlowDefinitionArn};
 pub use assets::{CROWD_ELEMENTS_JS, CROWD_ELEMENTS_PATH};
 pub use control::PendingLoop;
-pub use engine::{Ended, EngineError};
+pub use engine::{AnswerProgress, Ended, EngineError};
 pub use events::{DeliveryOutcome, RetryPolicy};
 pub use faults::{FaultConfig, FaultStats};
 pub use flows::{FlowLookup, FlowPolicy, SharedFlowLookup};
 pub use local::{LocalA2i, LocalA2iBuilder, LocalA2iHandle, NoInputPath, StartError};
 pub use local::{DEFAULT_ACCOUNT, DEFAULT_OUTPUT_PATH, DEFAULT_REGION, STATE_FILE};
-pub use loops::{FailureCode, LoopRecord, LoopStatus};
+pub use loops::{FailureCode, LoopPolicy, LoopRecord, LoopStatus};
 pub use loops::{LoopError, NewLoop};
-pub use output::{OutputDocument, S3Location, WorkerAnswer};
+pub use loops::{IMPLICIT_AVAILABILITY_LIFETIME, IMPLICIT_TASK_COUNT, IMPLICIT_TASK_TIME_LIMIT};
+pub use output::{HumanAnswer, OutputDocument, S3Location, WorkerAnswer};
 pub use portal::{ReviewedResultsLink, PORTAL_PREFIX};
 pub use s3::{Credentials, EmbeddedS3, S3SetupError, WriteReceipt};
 pub use sagemaker::{
     ControlPlaneLimits, Resources, ResourcesError, SageMakerError, SAGEMAKER_STATE_FILE,
 };
 pub use sinks::{EventCallback, EventSink, SinkError};
+pub use static_flows::StaticFlows;

@@ -13,7 +13,7 @@ use hyper::service::service_fn;
 
 use crate::background::Background;
 use crate::control::PendingLoop;
-use crate::engine::{Ended, Engine, EngineError, EngineSettings};
+use crate::engine::{AnswerProgress, Ended, Engine, EngineError, EngineSettings};
 use crate::events::{Deliverer, DeliveryOutcome, RetryPolicy};
 use crate::faults::{FaultConfig, FaultStats, Faults};
 use crate::flows::SharedFlowLookup;
@@ -119,6 +119,8 @@ pub struct LocalA2iBuilder {
     control_plane_limits: ControlPlaneLimits,
     reviewed_results: Option<crate::portal::ReviewedResultsLink>,
     portal_time_limit: Option<Duration>,
+    flow_lookup: Option<SharedFlowLookup>,
+    strict_flow_definitions: bool,
 }
 
 impl Default for LocalA2iBuilder {
@@ -150,6 +152,8 @@ impl Default for LocalA2iBuilder {
             control_plane_limits: ControlPlaneLimits::default(),
             reviewed_results: None,
             portal_time_limit: None,
+            flow_lookup: None,
+            strict_flow_definitions: false,
         }
     }
 }
@@ -166,6 +170,8 @@ impl std::fmt::Debug for LocalA2iBuilder {
             .field("input_path", &self.input_path)
             .field("strict", &self.strict)
             .field("resources_files", &self.resources_files)
+            .field("flow_lookup", &self.flow_lookup)
+            .field("strict_flow_definitions", &self.strict_flow_definitions)
             .finish_non_exhaustive()
     }
 }
@@ -217,8 +223,9 @@ impl LocalA2iBuilder {
         self
     }
 
-    /// Where output.json files go: the flow definition's `S3OutputPath`, `s3://bucket[/prefix]`.
-    /// The bucket is created at start.
+    /// Where output.json files of loops without a flow definition go (implicitly registered
+    /// flow definitions, see [`LocalA2iBuilder::flow_lookup`]), `s3://bucket[/prefix]`. The
+    /// bucket is created at start.
     pub fn output_path(mut self, path: impl Into<String>) -> Self {
         self.output_path = path.into();
         self
@@ -373,6 +380,27 @@ impl LocalA2iBuilder {
         self
     }
 
+    /// Where StartHumanLoop finds flow definitions (the control plane's store, or a
+    /// [`crate::StaticFlows`]). A loop captures its flow definition's policy when it starts:
+    /// output under its `S3OutputPath`, completion after `TaskCount` distinct workers,
+    /// expiry after `TaskAvailabilityLifetimeInSeconds`. Without a lookup, or for a flow
+    /// definition the lookup does not know, see
+    /// [`LocalA2iBuilder::strict_flow_definitions`].
+    pub fn flow_lookup(mut self, lookup: SharedFlowLookup) -> Self {
+        self.flow_lookup = Some(lookup);
+        self
+    }
+
+    /// StartHumanLoop (and ListHumanLoops) on a flow definition the lookup does not know
+    /// answers `ResourceNotFoundException` (404) when `true`. When `false` (the default) the
+    /// flow definition is registered implicitly, a local convenience: output under
+    /// [`LocalA2iBuilder::output_path`], TaskCount 1, a task time limit of 3600 s and an
+    /// availability lifetime of 864,000 s (10 days).
+    pub fn strict_flow_definitions(mut self, strict: bool) -> Self {
+        self.strict_flow_definitions = strict;
+        self
+    }
+
     /// Starts both ports and returns once they accept connections.
     pub async fn start(self) -> Result<LocalA2iHandle, StartError> {
         let mut resources = self.resources.clone();
@@ -407,7 +435,7 @@ impl LocalA2iBuilder {
             Some(dir) => {
                 std::fs::create_dir_all(dir)
                     .map_err(|e| StartError::DataDir(format!("{}: {e}", dir.display())))?;
-                let store = Store::open(dir.join(STATE_FILE), self.region.clone())?;
+                let store = Store::open(dir.join(STATE_FILE), self.region.clone(), &output)?;
                 (None, dir.clone(), store)
             }
             None => {
@@ -453,6 +481,13 @@ impl LocalA2iBuilder {
             EngineSettings {
                 default_region: self.region.clone(),
                 stopping_delay: self.stopping_delay,
+                // The control plane's flow definitions govern loops unless a lookup is given.
+                flows: Some(
+                    self.flow_lookup
+                        .clone()
+                        .unwrap_or_else(|| Arc::clone(&control_plane) as SharedFlowLookup),
+                ),
+                strict_flow_definitions: self.strict_flow_definitions || self.strict,
             },
         ));
         let notifications = input.map(|location| {
@@ -558,6 +593,9 @@ impl LocalA2iBuilder {
 
         // Events a previous run could not deliver go out now that sinks may be back.
         engine.deliver_pending();
+        // Loops recovered from the data directory expire on their original deadlines
+        // (overdue ones at once).
+        engine.start_expiry_timer();
 
         let handle = LocalA2iHandle {
             engine,
@@ -582,6 +620,14 @@ impl LocalA2iBuilder {
             "a2i-local started"
         );
         Ok(handle)
+    }
+}
+
+impl Drop for LocalA2iHandle {
+    fn drop(&mut self) {
+        // Background work may keep the engine alive a little longer; its loops must not
+        // expire behind a server started next on the same data directory.
+        self.engine.stop_expiry_timer();
     }
 }
 
@@ -703,7 +749,7 @@ impl LocalA2iHandle {
         )
     }
 
-    /// The output location (`S3OutputPath`).
+    /// The output location of loops whose flow definition was registered implicitly.
     pub fn output_location(&self) -> &S3Location {
         self.engine.output().location()
     }
@@ -813,7 +859,27 @@ impl LocalA2iHandle {
             .collect()
     }
 
-    /// Answers a loop as its workers: writes output.json, makes it Completed, delivers the event.
+    /// Answers a loop as one worker (one `humanAnswers[]` entry). A worker answers a loop
+    /// once (a second answer is `LoopError::AlreadyAnswered`); when the loop has answers of
+    /// its flow definition's TaskCount distinct workers it completes: output.json under the
+    /// flow's `S3OutputPath`, Completed, the event delivered (`completed` is then set).
+    /// Partial answers are journaled (kept across restarts with a data directory).
+    pub async fn submit_answer(
+        &self,
+        name: &str,
+        answer: WorkerAnswer,
+    ) -> Result<AnswerProgress, EngineError> {
+        self.engine
+            .submit_answers(name, std::slice::from_ref(&answer))
+            .await
+    }
+
+    /// Answers a loop as several workers at once (all answers recorded, or none). When the
+    /// loop then has at least its TaskCount answers it completes: writes output.json with
+    /// every answer, makes it Completed, delivers the event. With fewer answers than the
+    /// TaskCount needs, the answers are recorded and the returned loop is still
+    /// `InProgress` (no output, no deliveries). A batch is never split, so more answers
+    /// than the TaskCount all go into output.json.
     pub async fn answer(&self, name: &str, answers: &[WorkerAnswer]) -> Result<Ended, EngineError> {
         self.engine.answer(name, answers).await
     }
@@ -902,6 +968,7 @@ impl LocalA2iHandle {
     /// Stops both ports, drains open connections and waits (up to 30 s) for background
     /// deliveries; then removes the temp directory when no data directory was given.
     pub async fn shutdown(mut self) {
+        self.engine.stop_expiry_timer();
         if let Some(server) = self.a2i_server.take() {
             server.shutdown().await;
         }

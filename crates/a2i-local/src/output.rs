@@ -2,6 +2,7 @@
 //! (`flowDefinitionArn`, `humanAnswers`, `humanLoopName`, `inputContent` as an object) and
 //! writing it to the embedded S3.
 
+use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::primitives::ByteStream;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -102,9 +103,15 @@ pub struct WorkerAnswer {
     /// The worker id; a 16-character id is generated when absent.
     #[serde(default)]
     pub worker_id: Option<String>,
-    /// Active working time; defaults to the time since the loop was created.
+    /// Active working time; defaults to the time since `acceptanceTime`, or else since the
+    /// loop was created.
     #[serde(default)]
     pub time_spent_in_seconds: Option<f64>,
+    /// When the worker accepted the task (a worker portal knows it); defaults to the
+    /// submission time minus the time spent. Must not precede the loop's creation nor
+    /// follow the submission.
+    #[serde(default)]
+    pub acceptance_time: Option<DateTime<Utc>>,
     /// `workerMetadata`; defaults to a private-workforce (Cognito) identity.
     #[serde(default)]
     pub worker_metadata: Option<serde_json::Value>,
@@ -117,6 +124,7 @@ impl WorkerAnswer {
             answer_content,
             worker_id: None,
             time_spent_in_seconds: None,
+            acceptance_time: None,
             worker_metadata: None,
         }
     }
@@ -184,34 +192,82 @@ pub enum AnswerError {
         /// Position of the answer.
         index: usize,
     },
+    /// A worker id is longer than [`MAX_WORKER_ID_LEN`] characters.
+    #[error("answers[{index}].workerId must have at most {MAX_WORKER_ID_LEN} characters")]
+    LongWorkerId {
+        /// Position of the answer.
+        index: usize,
+    },
+    /// An acceptance time precedes the loop's creation or follows the submission.
+    #[error(
+        "answers[{index}].acceptanceTime must lie between the loop's creation and the submission"
+    )]
+    BadAcceptanceTime {
+        /// Position of the answer.
+        index: usize,
+    },
 }
 
+/// The longest worker id accepted (worker ids appear in messages and logs, so they are
+/// bounded).
+pub const MAX_WORKER_ID_LEN: usize = 256;
+
 /// Builds output.json for `record` answered by `answers` at `now`.
+#[cfg(test)]
 pub fn output_document(
     record: &LoopRecord,
     answers: &[WorkerAnswer],
     now: DateTime<Utc>,
     region: &str,
 ) -> Result<OutputDocument, AnswerError> {
+    Ok(document_with(
+        record,
+        human_answers(record, answers, now, region)?,
+    ))
+}
+
+/// Turns answers submitted at `now` into `humanAnswers[]` entries, filling in what the
+/// submitter left out the way A2I would; refused when `answers` is empty or one of them is
+/// not usable.
+pub fn human_answers(
+    record: &LoopRecord,
+    answers: &[WorkerAnswer],
+    now: DateTime<Utc>,
+    region: &str,
+) -> Result<Vec<HumanAnswer>, AnswerError> {
     if answers.is_empty() {
         return Err(AnswerError::Empty);
     }
-    let elapsed = (now - record.creation_time).num_milliseconds().max(0) as f64 / 1000.0;
+    let seconds = |ms: i64| ms.max(0) as f64 / 1000.0;
     let mut human_answers = Vec::with_capacity(answers.len());
     for (index, answer) in answers.iter().enumerate() {
         if !answer.answer_content.is_object() {
             return Err(AnswerError::NotAnObject { index });
         }
-        let spent = answer.time_spent_in_seconds.unwrap_or(elapsed);
-        if !spent.is_finite() || spent < 0.0 {
+        if let Some(accepted) = answer.acceptance_time {
+            if accepted < record.creation_time || accepted > now {
+                return Err(AnswerError::BadAcceptanceTime { index });
+            }
+        }
+        let since = answer.acceptance_time.unwrap_or(record.creation_time);
+        let spent = answer
+            .time_spent_in_seconds
+            .unwrap_or_else(|| seconds((now - since).num_milliseconds()));
+        // Bounded so that the acceptance time computed from it stays representable.
+        if !spent.is_finite() || !(0.0..=1e9).contains(&spent) {
             return Err(AnswerError::BadTime { index });
         }
         let worker_id = match &answer.worker_id {
             Some(id) if id.is_empty() => return Err(AnswerError::EmptyWorkerId { index }),
+            Some(id) if id.chars().count() > MAX_WORKER_ID_LEN => {
+                return Err(AnswerError::LongWorkerId { index })
+            }
             Some(id) => id.clone(),
             None => uuid::Uuid::new_v4().simple().to_string()[..16].to_owned(),
         };
-        let accepted = now - chrono::Duration::milliseconds((spent * 1000.0).round() as i64);
+        let accepted = answer.acceptance_time.unwrap_or_else(|| {
+            now - chrono::Duration::milliseconds((spent * 1000.0).round() as i64)
+        });
         let worker_metadata = answer.worker_metadata.clone().unwrap_or_else(|| {
             serde_json::json!({
                 "identityData": {
@@ -230,16 +286,21 @@ pub fn output_document(
             worker_metadata,
         });
     }
+    Ok(human_answers)
+}
+
+/// output.json for `record` with the given `humanAnswers[]`.
+pub fn document_with(record: &LoopRecord, human_answers: Vec<HumanAnswer>) -> OutputDocument {
     // InputContent was checked to be JSON at start; a state file edited by hand may break
     // that, and the output then carries the raw string rather than failing the loop.
     let input_content = serde_json::from_str(&record.input_content)
         .unwrap_or_else(|_| serde_json::Value::String(record.input_content.clone()));
-    Ok(OutputDocument {
+    OutputDocument {
         flow_definition_arn: record.flow_definition_arn.clone(),
         human_answers,
         human_loop_name: record.name.clone(),
         input_content,
-    })
+    }
 }
 
 /// Why output.json could not be written.
@@ -254,7 +315,8 @@ pub struct WriteError {
     pub reason: String,
 }
 
-/// Writes output files to the embedded S3 (in-process, no port).
+/// Writes output files to the embedded S3 (in-process, no port), under each loop's own
+/// output location.
 #[derive(Debug, Clone)]
 pub struct OutputWriter {
     client: aws_sdk_s3::Client,
@@ -262,46 +324,66 @@ pub struct OutputWriter {
 }
 
 impl OutputWriter {
-    /// A writer putting files under `location` through `client`.
+    /// A writer through `client`; `location` is the default output location (the output of
+    /// implicitly registered flow definitions).
     pub fn new(client: aws_sdk_s3::Client, location: S3Location) -> Self {
         Self { client, location }
     }
 
-    /// The output location.
+    /// The default output location.
     pub fn location(&self) -> &S3Location {
         &self.location
     }
 
-    /// The URI output.json of `record` has (or will have).
-    pub fn uri_for(&self, record: &LoopRecord, flow_definition_name: &str) -> (String, String) {
-        let key = output_key(
-            &self.location,
-            flow_definition_name,
-            record.creation_time,
-            &record.name,
-        );
-        let uri = format!("s3://{}/{key}", self.location.bucket);
-        (key, uri)
-    }
-
-    /// Puts `document` at `key` and returns its `s3://` URI.
-    pub async fn write(&self, key: &str, document: &OutputDocument) -> Result<String, WriteError> {
+    /// Puts `document` at `key` in `location`'s bucket and returns its `s3://` URI. A
+    /// missing bucket is created first (a local convenience: a flow definition's output
+    /// bucket need not be created by hand).
+    pub async fn write(
+        &self,
+        location: &S3Location,
+        key: &str,
+        document: &OutputDocument,
+    ) -> Result<String, WriteError> {
+        let bucket = location.bucket.as_str();
         let err = |reason: String| WriteError {
-            bucket: self.location.bucket.clone(),
+            bucket: bucket.to_owned(),
             key: key.to_owned(),
             reason,
         };
         let body = serde_json::to_vec(document).map_err(|e| err(e.to_string()))?;
-        self.client
-            .put_object()
-            .bucket(&self.location.bucket)
-            .key(key)
-            .content_type("application/json")
-            .body(ByteStream::from(body))
-            .send()
-            .await
-            .map_err(|e| err(aws_sdk_s3::error::DisplayErrorContext(&e).to_string()))?;
-        Ok(format!("s3://{}/{key}", self.location.bucket))
+        let put = || {
+            self.client
+                .put_object()
+                .bucket(bucket)
+                .key(key)
+                .content_type("application/json")
+                .body(ByteStream::from(body.clone()))
+                .send()
+        };
+        match put().await {
+            Ok(_) => {}
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.code() == Some("NoSuchBucket")) =>
+            {
+                tracing::info!(bucket, "creating the missing output bucket");
+                if let Err(create) = self.client.create_bucket().bucket(bucket).send().await {
+                    let exists = create.as_service_error().is_some_and(|e| {
+                        e.is_bucket_already_owned_by_you() || e.is_bucket_already_exists()
+                    });
+                    if !exists {
+                        return Err(err(
+                            aws_sdk_s3::error::DisplayErrorContext(&create).to_string()
+                        ));
+                    }
+                }
+                put()
+                    .await
+                    .map_err(|e| err(aws_sdk_s3::error::DisplayErrorContext(&e).to_string()))?;
+            }
+            Err(e) => return Err(err(aws_sdk_s3::error::DisplayErrorContext(&e).to_string())),
+        }
+        Ok(format!("s3://{bucket}/{key}"))
     }
 }
 
@@ -363,6 +445,8 @@ mod tests {
             output_s3_uri: None,
             deleted: false,
             event_pending: false,
+            policy: Default::default(),
+            answers: Vec::new(),
         }
     }
 

@@ -6,5 +6,8 @@ pub mod persist;
 pub mod record;
 pub mod store;
 
-pub use record::{format_timestamp, ContentClassifier, FailureCode, LoopRecord, LoopStatus};
+pub use record::{
+    format_timestamp, ContentClassifier, FailureCode, LoopPolicy, LoopRecord, LoopStatus,
+    IMPLICIT_AVAILABILITY_LIFETIME, IMPLICIT_TASK_COUNT, IMPLICIT_TASK_TIME_LIMIT,
+};
 pub use store::{Cursor, Ending, ListQuery, LoopError, NewLoop, SortOrder, Started, Store};

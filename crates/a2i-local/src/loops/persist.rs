@@ -11,9 +11,13 @@
 //!   `[length: u32 LE][CRC-32 (IEEE) of the length bytes and the payload: u32 LE][payload]`,
 //!   where the payload (1 byte to 64 MiB) is one [`Change`] as JSON: `created` (the whole new
 //!   record), `statusChanged` (every field a status change sets, including whether its event
-//!   is pending), `deleted` (the loop becomes a tombstone; its input is dropped) or
-//!   `eventDelivered`. Every change sets fields to absolute values, so replaying a change
-//!   twice is harmless.
+//!   is pending), `answersRecorded` (answers of distinct workers to a loop that still needs
+//!   more), `completed` (the last answers, the output URI and the status, in one record, so
+//!   that a loop is never seen with all its answers but not completed), `deleted` (the loop
+//!   becomes a tombstone; its input and answers are dropped) or `eventDelivered`. Every change
+//!   sets fields to absolute values, and answers are keyed by worker id (an answer of a
+//!   worker the loop already holds is not added again), so replaying a change twice is
+//!   harmless.
 //!
 //! # Durability
 //! A change is applied to the in-memory table and its frame queued under the table's lock
@@ -61,6 +65,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{oneshot, watch};
 
 use super::record::{FailureCode, LoopRecord, LoopStatus};
+use crate::output::HumanAnswer;
 
 /// The snapshot version this code writes.
 pub const SNAPSHOT_VERSION: u32 = 2;
@@ -120,6 +125,27 @@ pub enum Change {
         failure_reason: Option<String>,
         /// Set when the loop completed.
         output_s3_uri: Option<String>,
+        /// Whether the status-change event is still to be delivered.
+        event_pending: bool,
+    },
+    /// Workers answered a loop that needs more answers before it completes.
+    AnswersRecorded {
+        /// The loop name.
+        name: String,
+        /// The new answers (each of a worker the loop did not hold yet).
+        answers: Vec<HumanAnswer>,
+    },
+    /// The last answers arrived: output.json is written and the loop is Completed.
+    #[serde(rename_all = "camelCase")]
+    Completed {
+        /// The loop name.
+        name: String,
+        /// The answers that completed it (the earlier ones are already recorded).
+        answers: Vec<HumanAnswer>,
+        /// When it completed.
+        status_time: DateTime<Utc>,
+        /// Where output.json is.
+        output_s3_uri: String,
         /// Whether the status-change event is still to be delivered.
         event_pending: bool,
     },
@@ -183,16 +209,46 @@ impl Table {
                 record.output_s3_uri = output_s3_uri;
                 record.event_pending = event_pending;
             }
+            Change::AnswersRecorded { name, answers } => {
+                add_answers(existing(&mut self.loops, &name)?, answers);
+            }
+            Change::Completed {
+                name,
+                answers,
+                status_time,
+                output_s3_uri,
+                event_pending,
+            } => {
+                let record = existing(&mut self.loops, &name)?;
+                add_answers(record, answers);
+                record.status = LoopStatus::Completed;
+                record.status_time = status_time;
+                record.failure_code = None;
+                record.failure_reason = None;
+                record.output_s3_uri = Some(output_s3_uri);
+                record.event_pending = event_pending;
+            }
             Change::Deleted { name } => {
                 let record = existing(&mut self.loops, &name)?;
                 record.deleted = true;
                 record.input_content = String::new();
+                record.answers = Vec::new();
             }
             Change::EventDelivered { name } => {
                 existing(&mut self.loops, &name)?.event_pending = false;
             }
         }
         Ok(())
+    }
+}
+
+/// Adds answers of workers the loop does not hold yet (so that a replayed change adds
+/// nothing twice).
+pub fn add_answers(record: &mut LoopRecord, answers: Vec<HumanAnswer>) {
+    for answer in answers {
+        if !record.answered_by(&answer.worker_id) {
+            record.answers.push(answer);
+        }
     }
 }
 
@@ -974,6 +1030,8 @@ mod tests {
             output_s3_uri: None,
             deleted: false,
             event_pending: false,
+            policy: Default::default(),
+            answers: Vec::new(),
         }
     }
 

@@ -1,8 +1,13 @@
 //! One human loop as the runtime keeps it: its identity, input, status and the state
 //! machine's transition rules.
 
+use std::time::Duration;
+
 use chrono::{DateTime, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
+
+use crate::flows::FlowPolicy;
+use crate::output::{HumanAnswer, S3Location};
 
 /// The five statuses of the model's `HumanLoopStatus` enum.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -156,9 +161,33 @@ pub struct LoopRecord {
     /// A terminal status whose event has not yet reached every sink; redelivered after a
     /// restart so that no status change is lost.
     pub event_pending: bool,
+    /// What the loop took from its flow definition when it started; later changes to (or
+    /// the deletion of) the flow definition do not change it. Loops saved before policies
+    /// existed load with the implicit policy (see [`LoopPolicy::implicit`]).
+    #[serde(default)]
+    pub policy: LoopPolicy,
+    /// Every answer submitted so far, one per distinct worker, in submission order. The loop
+    /// completes when it has `policy.task_count` of them; a loop that fails or is stopped
+    /// before keeps its partial answers here (they are never written to S3).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub answers: Vec<HumanAnswer>,
 }
 
 impl LoopRecord {
+    /// When the loop expires if it is still InProgress: creation time plus the policy's
+    /// availability lifetime (saturating far in the future).
+    pub fn expires_at(&self) -> DateTime<Utc> {
+        chrono::Duration::from_std(self.policy.availability_lifetime())
+            .ok()
+            .and_then(|lifetime| self.creation_time.checked_add_signed(lifetime))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC)
+    }
+
+    /// Whether the worker `worker_id` has already answered this loop.
+    pub fn answered_by(&self, worker_id: &str) -> bool {
+        self.answers.iter().any(|a| a.worker_id == worker_id)
+    }
+
     /// Whether a repeated StartHumanLoop carries the same request (what makes it a retry
     /// rather than a conflict).
     pub fn same_request(
@@ -176,6 +205,125 @@ impl LoopRecord {
         self.flow_definition_arn == flow_definition_arn
             && self.input_content == input_content
             && normalize(&self.content_classifiers) == normalize(content_classifiers)
+    }
+}
+
+/// The task count of a flow definition registered implicitly (a local convenience).
+pub const IMPLICIT_TASK_COUNT: u8 = 1;
+/// The task time limit of an implicitly registered flow definition: 3600 s, the model's
+/// documented default of `TaskTimeLimitInSeconds`.
+pub const IMPLICIT_TASK_TIME_LIMIT: Duration = Duration::from_secs(3600);
+/// The availability lifetime of an implicitly registered flow definition: 864,000 s
+/// (10 days), the largest `TaskAvailabilityLifetimeInSeconds` a flow definition accepts, so
+/// that loops of flows nobody defined never expire during a local session by surprise.
+pub const IMPLICIT_AVAILABILITY_LIFETIME: Duration = Duration::from_secs(864_000);
+
+/// What a loop captured from its flow definition at StartHumanLoop (a serializable copy of
+/// the [`FlowPolicy`] parts that govern a loop or that a worker portal shows). Durations
+/// are whole seconds, as the control plane takes them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoopPolicy {
+    /// The flow definition's name (the first path segment of output keys).
+    pub flow_definition_name: String,
+    /// `OutputConfig.S3OutputPath` as `s3://bucket[/prefix]`.
+    pub s3_output_path: String,
+    /// Distinct workers that must answer before the loop completes (1–3).
+    pub task_count: u8,
+    /// How long one worker may hold the task.
+    pub task_time_limit_in_seconds: u64,
+    /// How long after its creation an unfinished loop expires.
+    pub task_availability_lifetime_in_seconds: u64,
+    /// `HumanLoopConfig.HumanTaskUiArn`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub human_task_ui_arn: Option<String>,
+    /// `HumanLoopConfig.TaskTitle`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_title: Option<String>,
+    /// `HumanLoopConfig.TaskDescription`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_description: Option<String>,
+    /// `HumanLoopConfig.TaskKeywords`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub task_keywords: Vec<String>,
+    /// `HumanLoopRequestSource.AwsManagedHumanLoopRequestSource` (built-in task types).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_source: Option<String>,
+    /// True when no flow definition of this name existed at start and the loop got the
+    /// implicit defaults (non-strict mode only).
+    #[serde(default)]
+    pub implicit: bool,
+}
+
+impl Default for LoopPolicy {
+    /// The implicit policy with an empty flow name and output path: what loops saved
+    /// before policies existed deserialize to; the store fills both in when it loads them.
+    fn default() -> Self {
+        Self::implicit(
+            "",
+            &S3Location {
+                bucket: String::new(),
+                prefix: String::new(),
+            },
+        )
+    }
+}
+
+impl LoopPolicy {
+    /// The policy a loop gets from its flow definition.
+    pub fn from_flow(flow: &FlowPolicy) -> Self {
+        Self {
+            flow_definition_name: flow.name.clone(),
+            s3_output_path: flow.output.uri(),
+            task_count: flow.task_count.max(1),
+            task_time_limit_in_seconds: flow.task_time_limit.as_secs(),
+            task_availability_lifetime_in_seconds: flow.availability_lifetime.as_secs().max(1),
+            human_task_ui_arn: flow.human_task_ui_arn.clone(),
+            task_title: flow.title.clone(),
+            task_description: flow.description.clone(),
+            task_keywords: flow.keywords.clone(),
+            request_source: flow.request_source.clone(),
+            implicit: false,
+        }
+    }
+
+    /// The policy of a flow definition registered implicitly (non-strict mode): output
+    /// under `output`, [`IMPLICIT_TASK_COUNT`], [`IMPLICIT_TASK_TIME_LIMIT`],
+    /// [`IMPLICIT_AVAILABILITY_LIFETIME`].
+    pub fn implicit(flow_definition_name: &str, output: &S3Location) -> Self {
+        Self {
+            flow_definition_name: flow_definition_name.to_owned(),
+            s3_output_path: output.uri(),
+            task_count: IMPLICIT_TASK_COUNT,
+            task_time_limit_in_seconds: IMPLICIT_TASK_TIME_LIMIT.as_secs(),
+            task_availability_lifetime_in_seconds: IMPLICIT_AVAILABILITY_LIFETIME.as_secs(),
+            human_task_ui_arn: None,
+            task_title: None,
+            task_description: None,
+            task_keywords: Vec::new(),
+            request_source: None,
+            implicit: true,
+        }
+    }
+
+    /// The output location; `None` when the stored path is not an `s3://` location.
+    pub fn output(&self) -> Option<S3Location> {
+        S3Location::parse(&self.s3_output_path).ok()
+    }
+
+    /// The task time limit.
+    pub fn task_time_limit(&self) -> Duration {
+        Duration::from_secs(self.task_time_limit_in_seconds)
+    }
+
+    /// The availability lifetime.
+    pub fn availability_lifetime(&self) -> Duration {
+        Duration::from_secs(self.task_availability_lifetime_in_seconds)
+    }
+
+    /// Distinct workers required, at least 1.
+    pub fn required_answers(&self) -> usize {
+        usize::from(self.task_count.max(1))
     }
 }
 

@@ -9,8 +9,9 @@ use serde::{Deserialize, Serialize};
 
 pub use super::persist::OpenError;
 use super::persist::{Change, Journal, JournalOptions, Paths, Table};
-use super::record::{now_ms, ContentClassifier, FailureCode, LoopRecord, LoopStatus};
+use super::record::{now_ms, ContentClassifier, FailureCode, LoopPolicy, LoopRecord, LoopStatus};
 use crate::arn::FlowDefinitionArn;
+use crate::output::{HumanAnswer, S3Location};
 
 /// Why a loop operation was refused. Each variant maps to one API error shape.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -66,6 +67,28 @@ pub enum LoopError {
         name: String,
         /// Its status.
         status: LoopStatus,
+    },
+    /// StartHumanLoop named a flow definition that does not exist (strict mode).
+    #[error(
+        "The flow definition '{name}' ({arn}) does not exist. Create it with \
+         CreateFlowDefinition before starting human loops with it."
+    )]
+    FlowDefinitionNotFound {
+        /// The flow definition's name.
+        name: String,
+        /// The FlowDefinitionArn given.
+        arn: String,
+    },
+    /// A worker who already answered the loop answered it again.
+    #[error(
+        "Worker '{worker_id}' has already answered HumanLoop '{name}'; each worker answers a \
+         loop once, and it completes when its TaskCount distinct workers have answered."
+    )]
+    AlreadyAnswered {
+        /// The loop name.
+        name: String,
+        /// The worker.
+        worker_id: String,
     },
     /// The change could not be made durable (the journal or snapshot could not be written).
     #[error("the loop change could not be made durable: {0}")]
@@ -161,10 +184,13 @@ impl Started {
 /// How a loop ends through the control surface or a stop.
 #[derive(Debug, Clone)]
 pub enum Ending {
-    /// Every worker answered; output.json is at this URI.
+    /// The last workers answered; output.json (with these and the earlier answers) is at
+    /// this URI.
     Completed {
         /// `s3://…/output.json`.
         output_s3_uri: String,
+        /// The answers that completed the loop.
+        answers: Vec<HumanAnswer>,
     },
     /// Failed with a documented code and a reason.
     Failed {
@@ -200,15 +226,26 @@ impl Store {
 
     /// A store persisted to the snapshot `path` and its journal next to it, loading what is
     /// there. Loops left `Stopping` by a previous run become `Stopped` (with their event
-    /// pending), since no worker can still be busy on them.
-    pub fn open(path: PathBuf, default_region: impl Into<String>) -> Result<Self, OpenError> {
-        Self::open_with(path, default_region, JournalOptions::default())
+    /// pending), since no worker can still be busy on them. Loops saved before loops captured
+    /// their flow's policy get the implicit policy with output under `implicit_output`.
+    pub fn open(
+        path: PathBuf,
+        default_region: impl Into<String>,
+        implicit_output: &S3Location,
+    ) -> Result<Self, OpenError> {
+        Self::open_with(
+            path,
+            default_region,
+            implicit_output,
+            JournalOptions::default(),
+        )
     }
 
     /// [`Store::open`] with journal options (compaction threshold).
     pub fn open_with(
         path: PathBuf,
         default_region: impl Into<String>,
+        implicit_output: &S3Location,
         options: JournalOptions,
     ) -> Result<Self, OpenError> {
         let paths = Paths::new(path);
@@ -220,6 +257,12 @@ impl Store {
                 record.status = LoopStatus::Stopped;
                 record.status_time = now;
                 record.event_pending = true;
+            }
+            if record.policy.flow_definition_name.is_empty() {
+                let flow_name = FlowDefinitionArn::parse(&record.flow_definition_arn)
+                    .map(|arn| arn.name().to_owned())
+                    .unwrap_or_default();
+                record.policy = LoopPolicy::implicit(&flow_name, implicit_output);
             }
         }
         tracing::info!(
@@ -273,8 +316,9 @@ impl Store {
         Ok(result)
     }
 
-    /// StartHumanLoop: creates the loop, or recognizes a retry of the same request.
-    pub async fn start(&self, new: NewLoop) -> Result<Started, LoopError> {
+    /// StartHumanLoop: creates the loop governed by `policy`, or recognizes a retry of the
+    /// same request (which keeps the policy it started with).
+    pub async fn start(&self, new: NewLoop, policy: LoopPolicy) -> Result<Started, LoopError> {
         let default_region = self.default_region.clone();
         self.mutate(move |state| {
             if let Some(existing) = state.loops.get(&new.name) {
@@ -310,6 +354,8 @@ impl Store {
                 output_s3_uri: None,
                 deleted: false,
                 event_pending: false,
+                policy,
+                answers: Vec::new(),
             };
             state.loops.insert(new.name, record.clone());
             let change = Change::Created {
@@ -452,20 +498,60 @@ impl Store {
                     status: record.status,
                 });
             }
-            match ending {
-                Ending::Completed { output_s3_uri } => {
-                    record.status = LoopStatus::Completed;
-                    record.output_s3_uri = Some(output_s3_uri);
+            let change = match ending {
+                Ending::Completed {
+                    output_s3_uri,
+                    answers,
+                } => {
+                    check_new_workers(record, &answers)?;
+                    let change = Change::Completed {
+                        name: name.to_owned(),
+                        answers,
+                        status_time: now_ms(),
+                        output_s3_uri,
+                        event_pending: true,
+                    };
+                    state.apply(change.clone()).map_err(LoopError::Persist)?;
+                    change
                 }
                 Ending::Failed { code, reason } => {
                     record.status = LoopStatus::Failed;
                     record.failure_code = Some(code);
                     record.failure_reason = Some(reason);
+                    record.status_time = now_ms();
+                    record.event_pending = true;
+                    Change::status_of(record)
                 }
+            };
+            let record = live_mut(state, name)?;
+            Ok((record.clone(), Some(change)))
+        })
+        .await
+    }
+
+    /// Records answers of workers to an InProgress loop that needs more answers; refused when
+    /// one of the workers already answered it (or appears twice in `answers`).
+    pub async fn record_answers(
+        &self,
+        name: &str,
+        answers: Vec<HumanAnswer>,
+    ) -> Result<LoopRecord, LoopError> {
+        self.mutate(|state| {
+            let record = live_mut(state, name)?;
+            if record.status != LoopStatus::InProgress {
+                return Err(LoopError::NotInProgress {
+                    name: name.to_owned(),
+                    status: record.status,
+                });
             }
-            record.status_time = now_ms();
-            record.event_pending = true;
-            Ok((record.clone(), Some(Change::status_of(record))))
+            check_new_workers(record, &answers)?;
+            let change = Change::AnswersRecorded {
+                name: name.to_owned(),
+                answers,
+            };
+            state.apply(change.clone()).map_err(LoopError::Persist)?;
+            let record = live_mut(state, name)?;
+            Ok((record.clone(), Some(change)))
         })
         .await
     }
@@ -525,6 +611,22 @@ impl Store {
     }
 }
 
+/// Refuses answers of a worker who already answered `record`, or who appears twice.
+fn check_new_workers(record: &LoopRecord, answers: &[HumanAnswer]) -> Result<(), LoopError> {
+    for (index, answer) in answers.iter().enumerate() {
+        let repeated = answers[..index]
+            .iter()
+            .any(|a| a.worker_id == answer.worker_id);
+        if repeated || record.answered_by(&answer.worker_id) {
+            return Err(LoopError::AlreadyAnswered {
+                name: record.name.clone(),
+                worker_id: answer.worker_id.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
 fn live_mut<'a>(state: &'a mut Table, name: &str) -> Result<&'a mut LoopRecord, LoopError> {
     match state.loops.get_mut(name) {
         Some(record) if !record.deleted => Ok(record),
@@ -550,11 +652,135 @@ mod tests {
         }
     }
 
+    fn output() -> S3Location {
+        S3Location::parse("s3://out/prefix").unwrap()
+    }
+
+    impl Store {
+        async fn start_for_test(&self, new: NewLoop) -> Result<Started, LoopError> {
+            self.start(new, LoopPolicy::implicit("fd", &output())).await
+        }
+    }
+
+    fn answer(worker: &str) -> HumanAnswer {
+        HumanAnswer {
+            acceptance_time: "2020-12-28T18:59:15.191Z".to_owned(),
+            answer_content: serde_json::json!({"label": worker}),
+            submission_time: "2020-12-28T18:59:58.321Z".to_owned(),
+            time_spent_in_seconds: 40.5,
+            worker_id: worker.to_owned(),
+            worker_metadata: serde_json::json!({}),
+        }
+    }
+
+    #[tokio::test]
+    async fn partial_answers_and_completion_survive_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        let mut policy = LoopPolicy::implicit("fd", &output());
+        policy.task_count = 3;
+        {
+            let store = Store::open(path.clone(), "us-east-1", &output()).unwrap();
+            store
+                .start(new_loop("a", "{}"), policy.clone())
+                .await
+                .unwrap();
+            store
+                .start(new_loop("b", "{}"), policy.clone())
+                .await
+                .unwrap();
+            store.record_answers("a", vec![answer("w1")]).await.unwrap();
+            store.record_answers("a", vec![answer("w2")]).await.unwrap();
+            store.record_answers("b", vec![answer("w1")]).await.unwrap();
+            store
+                .end(
+                    "b",
+                    Ending::Completed {
+                        output_s3_uri: "s3://out/b/output.json".to_owned(),
+                        answers: vec![answer("w2"), answer("w3")],
+                    },
+                )
+                .await
+                .unwrap();
+        }
+        let store = Store::open(path, "us-east-1", &output()).unwrap();
+        let a = store.get("a").unwrap();
+        assert_eq!(a.status, LoopStatus::InProgress);
+        assert_eq!(a.policy, policy, "the captured policy is restored");
+        let workers: Vec<&str> = a.answers.iter().map(|x| x.worker_id.as_str()).collect();
+        assert_eq!(workers, ["w1", "w2"]);
+        assert_eq!(a.answers[0], answer("w1"));
+        let b = store.get("b").unwrap();
+        assert_eq!(b.status, LoopStatus::Completed);
+        assert_eq!(b.answers.len(), 3);
+        assert_eq!(b.output_s3_uri.as_deref(), Some("s3://out/b/output.json"));
+        assert!(b.event_pending);
+    }
+
+    #[tokio::test]
+    async fn a_worker_answers_a_loop_once() {
+        let store = Store::in_memory("us-east-1");
+        let mut policy = LoopPolicy::implicit("fd", &output());
+        policy.task_count = 3;
+        store.start(new_loop("a", "{}"), policy).await.unwrap();
+        store.record_answers("a", vec![answer("w1")]).await.unwrap();
+        let again = store.record_answers("a", vec![answer("w1")]).await;
+        assert!(
+            matches!(&again, Err(LoopError::AlreadyAnswered { worker_id, .. }) if worker_id == "w1"),
+            "{again:?}"
+        );
+        let twice_in_one = store
+            .record_answers("a", vec![answer("w2"), answer("w2")])
+            .await;
+        assert!(matches!(
+            twice_in_one,
+            Err(LoopError::AlreadyAnswered { .. })
+        ));
+        let completing_twice = store
+            .end(
+                "a",
+                Ending::Completed {
+                    output_s3_uri: "s3://x".to_owned(),
+                    answers: vec![answer("w1")],
+                },
+            )
+            .await;
+        assert!(matches!(
+            completing_twice,
+            Err(LoopError::AlreadyAnswered { .. })
+        ));
+        // Refused changes changed nothing.
+        assert_eq!(store.get("a").unwrap().answers.len(), 1);
+        assert_eq!(store.get("a").unwrap().status, LoopStatus::InProgress);
+    }
+
+    #[test]
+    fn loops_saved_before_policies_load_with_the_implicit_policy() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        let old = serde_json::json!({"version": 2, "journalEpoch": 0, "nextSeq": 1, "loops": {"old": {
+            "seq": 0, "name": "old",
+            "arn": "arn:aws:sagemaker:us-east-1:111122223333:human-loop/old",
+            "flowDefinitionArn": "arn:aws:sagemaker:us-east-1:111122223333:flow-definition/legacy-flow",
+            "inputContent": "{}", "contentClassifiers": null,
+            "creationTime": "2020-01-01T00:00:00Z", "status": "InProgress",
+            "statusTime": "2020-01-01T00:00:00Z", "failureCode": null, "failureReason": null,
+            "outputS3Uri": null, "deleted": false, "eventPending": false}}});
+        std::fs::write(&path, serde_json::to_vec(&old).unwrap()).unwrap();
+        let store = Store::open(path, "us-east-1", &output()).unwrap();
+        let record = store.get("old").unwrap();
+        assert_eq!(
+            record.policy,
+            LoopPolicy::implicit("legacy-flow", &output())
+        );
+        assert!(record.answers.is_empty());
+    }
+
     #[tokio::test]
     async fn same_request_on_an_active_loop_is_not_a_new_loop() {
         let store = Store::in_memory("us-east-1");
-        let first = store.start(new_loop("a", "{}")).await.unwrap();
-        let again = store.start(new_loop("a", "{}")).await.unwrap();
+        let first = store.start_for_test(new_loop("a", "{}")).await.unwrap();
+        let again = store.start_for_test(new_loop("a", "{}")).await.unwrap();
         assert!(matches!(first, Started::Created(_)));
         assert!(matches!(again, Started::AlreadyRunning(_)));
         assert_eq!(first.record().arn, again.record().arn);
@@ -564,20 +790,20 @@ mod tests {
     #[tokio::test]
     async fn different_input_on_an_active_loop_is_a_conflict() {
         let store = Store::in_memory("us-east-1");
-        store.start(new_loop("a", "{}")).await.unwrap();
-        let err = store.start(new_loop("a", "[]")).await.unwrap_err();
+        store.start_for_test(new_loop("a", "{}")).await.unwrap();
+        let err = store.start_for_test(new_loop("a", "[]")).await.unwrap_err();
         assert!(matches!(err, LoopError::ConflictingInput { .. }));
     }
 
     #[tokio::test]
     async fn a_finished_or_deleted_name_cannot_be_reused() {
         let store = Store::in_memory("us-east-1");
-        store.start(new_loop("a", "{}")).await.unwrap();
+        store.start_for_test(new_loop("a", "{}")).await.unwrap();
         store.stop("a", true).await.unwrap();
-        let err = store.start(new_loop("a", "{}")).await.unwrap_err();
+        let err = store.start_for_test(new_loop("a", "{}")).await.unwrap_err();
         assert!(matches!(err, LoopError::AlreadyFinished { .. }));
         store.delete("a").await.unwrap();
-        let err = store.start(new_loop("a", "{}")).await.unwrap_err();
+        let err = store.start_for_test(new_loop("a", "{}")).await.unwrap_err();
         assert!(matches!(err, LoopError::AlreadyFinished { .. }));
         assert!(matches!(store.get("a"), Err(LoopError::NotFound { .. })));
     }
@@ -585,7 +811,7 @@ mod tests {
     #[tokio::test]
     async fn only_finished_loops_can_be_deleted() {
         let store = Store::in_memory("us-east-1");
-        store.start(new_loop("a", "{}")).await.unwrap();
+        store.start_for_test(new_loop("a", "{}")).await.unwrap();
         let err = store.delete("a").await.unwrap_err();
         assert!(matches!(
             err,
@@ -616,18 +842,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.json");
         {
-            let store = Store::open(path.clone(), "us-east-1").unwrap();
-            store.start(new_loop("a", "{}")).await.unwrap();
-            store.start(new_loop("b", "{}")).await.unwrap();
+            let store = Store::open(path.clone(), "us-east-1", &output()).unwrap();
+            store.start_for_test(new_loop("a", "{}")).await.unwrap();
+            store.start_for_test(new_loop("b", "{}")).await.unwrap();
             store.stop("b", false).await.unwrap();
         }
-        let store = Store::open(path, "us-east-1").unwrap();
+        let store = Store::open(path, "us-east-1", &output()).unwrap();
         assert_eq!(store.get("a").unwrap().status, LoopStatus::InProgress);
         let b = store.get("b").unwrap();
         assert_eq!(b.status, LoopStatus::Stopped);
         assert!(b.event_pending);
         // Sequence numbers continue, so list order stays total.
-        let c = store.start(new_loop("c", "{}")).await.unwrap();
+        let c = store.start_for_test(new_loop("c", "{}")).await.unwrap();
         assert_eq!(c.record().seq, 2);
     }
 
@@ -637,7 +863,7 @@ mod tests {
         let path = dir.path().join("state.json");
         std::fs::write(&path, b"{not json").unwrap();
         assert!(matches!(
-            Store::open(path, "us-east-1"),
+            Store::open(path, "us-east-1", &output()),
             Err(OpenError::Invalid { .. })
         ));
     }

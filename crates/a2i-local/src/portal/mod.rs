@@ -1,8 +1,9 @@
 //! The worker portal under `/_local/portal/` on the A2I port: a person picks a worker name,
 //! sees the queue of each flow definition, takes the next task, works on it in the flow
 //! definition's task UI (rendered with the loop's input, with the local Crowd HTML Elements)
-//! and submits or releases it. Owns the holds (who works on which loop since when) and the
-//! answers collected for loops that need more than one worker.
+//! and submits or releases it. Owns the holds (who works on which loop since when); answers go
+//! to the engine one worker at a time (`Engine::submit_answers`), which completes a loop once
+//! its TaskCount distinct workers answered.
 //!
 //! | method | path | does |
 //! |---|---|---|
@@ -29,11 +30,10 @@ use hyper::{Method, Request, Response, StatusCode};
 use percent_encoding::percent_decode_str;
 use serde::Deserialize;
 
-use crate::arn::FlowDefinitionArn;
 use crate::engine::Engine;
-use crate::flows::FlowPolicy;
+
 use crate::http::{json_response, read_body, ResponseBody};
-use crate::loops::{LoopRecord, LoopStatus};
+use crate::loops::{LoopPolicy, LoopRecord, LoopStatus};
 use crate::output::WorkerAnswer;
 use crate::render::Presign;
 use crate::sagemaker::ControlPlane;
@@ -66,17 +66,10 @@ struct Hold {
     deadline: Instant,
 }
 
-/// One worker's submitted answer, kept until the loop has its TaskCount answers.
-#[derive(Debug, Clone)]
-struct Answered {
-    worker: String,
-    answer: WorkerAnswer,
-}
-
 #[derive(Debug, Default)]
 struct State {
     holds: HashMap<String, Vec<Hold>>,
-    answered: HashMap<String, Vec<Answered>>,
+
     /// Holds that expired, by (loop, worker), so a late submit gets a clear message.
     expired: HashMap<(String, String), i64>,
 }
@@ -139,19 +132,12 @@ impl Portal {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn policy_of(&self, record: &LoopRecord) -> Option<FlowPolicy> {
-        let arn = FlowDefinitionArn::parse(&record.flow_definition_arn).ok()?;
-        crate::flows::FlowLookup::flow(self.plane.as_ref(), arn.name())
-    }
-
-    fn time_limit(&self, policy: Option<&FlowPolicy>) -> Duration {
+    fn time_limit(&self, policy: &LoopPolicy) -> Duration {
         self.time_limit_override
-            .or_else(|| policy.map(|p| p.task_time_limit))
-            .unwrap_or(Duration::from_secs(3600))
+            .unwrap_or_else(|| policy.task_time_limit())
     }
 
-    /// Drops holds past their time limit (they go back to the queue) and answers kept for
-    /// loops that are no longer in progress.
+    /// Drops holds past their time limit (they go back to the queue).
     fn sweep(&self, state: &mut State) {
         let now = Instant::now();
         let mut expired = Vec::new();
@@ -169,29 +155,15 @@ impl Portal {
             tracing::info!(loop_name = %key.0, "portal hold expired; the task is back in the queue");
             state.expired.insert(key, now_ms());
         }
-        let store = self.engine.store();
-        state.answered.retain(|name, _| {
-            store
-                .get(name)
-                .map(|r| r.status == LoopStatus::InProgress)
-                .unwrap_or(false)
-        });
     }
 
-    fn task_count(policy: Option<&FlowPolicy>) -> usize {
-        policy.map_or(1, |p| usize::from(p.task_count.max(1)))
-    }
-
-    /// Whether `worker` may take `record` now.
-    fn available_to(state: &State, record: &LoopRecord, worker: &str, task_count: usize) -> bool {
+    /// Whether `worker` may take `record` now: not answered nor held by them, and fewer
+    /// holds than the answers the loop still needs.
+    fn available_to(state: &State, record: &LoopRecord, worker: &str) -> bool {
         let holds = state.holds.get(&record.name).map_or(&[][..], Vec::as_slice);
-        let answered = state
-            .answered
-            .get(&record.name)
-            .map_or(&[][..], Vec::as_slice);
         !holds.iter().any(|h| h.worker == worker)
-            && !answered.iter().any(|a| a.worker == worker)
-            && holds.len() + answered.len() < task_count
+            && !record.answered_by(worker)
+            && holds.len() + record.answers.len() < record.policy.required_answers()
     }
 
     /// The queue as `worker` sees it: one row per flow definition with loops waiting.
@@ -200,12 +172,9 @@ impl Portal {
         self.sweep(&mut state);
         let mut rows: Vec<pages::QueueRow> = Vec::new();
         for record in self.engine.store().waiting_for_review() {
-            let policy = self.policy_of(&record);
-            let flow_name = FlowDefinitionArn::parse(&record.flow_definition_arn)
-                .map(|a| a.name().to_owned())
-                .unwrap_or_else(|_| record.flow_definition_arn.clone());
-            let count = Self::task_count(policy.as_ref());
-            let open = Self::available_to(&state, &record, worker, count);
+            let policy = &record.policy;
+            let flow_name = policy.flow_definition_name.clone();
+            let open = Self::available_to(&state, &record, worker);
             let held = state
                 .holds
                 .get(&record.name)
@@ -215,17 +184,12 @@ impl Portal {
                 None => {
                     rows.push(pages::QueueRow {
                         flow: flow_name.clone(),
-                        title: policy.as_ref().and_then(|p| p.title.clone()),
-                        description: policy.as_ref().and_then(|p| p.description.clone()),
-                        keywords: policy
-                            .as_ref()
-                            .map(|p| p.keywords.clone())
-                            .unwrap_or_default(),
+                        title: policy.task_title.clone(),
+                        description: policy.task_description.clone(),
+                        keywords: policy.task_keywords.clone(),
                         waiting: 0,
                         held: Vec::new(),
-                        has_ui: policy
-                            .as_ref()
-                            .is_some_and(|p| p.human_task_ui_arn.is_some()),
+                        has_ui: policy.human_task_ui_arn.is_some(),
                     });
                     rows.last_mut().expect("just pushed")
                 }
@@ -245,17 +209,12 @@ impl Portal {
         let mut state = self.lock();
         self.sweep(&mut state);
         for record in self.engine.store().waiting_for_review() {
-            let same_flow = FlowDefinitionArn::parse(&record.flow_definition_arn)
-                .is_ok_and(|a| a.name() == flow);
-            if !same_flow {
+            if record.policy.flow_definition_name != flow
+                || !Self::available_to(&state, &record, worker)
+            {
                 continue;
             }
-            let policy = self.policy_of(&record);
-            let count = Self::task_count(policy.as_ref());
-            if !Self::available_to(&state, &record, worker, count) {
-                continue;
-            }
-            let limit = self.time_limit(policy.as_ref());
+            let limit = self.time_limit(&record.policy);
             state
                 .expired
                 .remove(&(record.name.clone(), worker.to_owned()));
@@ -309,7 +268,8 @@ impl Portal {
         Ok(())
     }
 
-    /// Records `worker`'s answer; when the loop has its TaskCount answers, completes it.
+    /// Gives `worker`'s answer to the engine, which completes the loop once it has its
+    /// TaskCount distinct answers.
     async fn submit(
         &self,
         name: &str,
@@ -321,65 +281,47 @@ impl Portal {
                 "answerContent must be a JSON object".to_owned(),
             ));
         }
-        let complete = {
+        let hold = {
             let mut state = self.lock();
             let hold = self.hold_of(&mut state, name, worker)?;
-            let record = self
-                .engine
-                .store()
-                .get(name)
-                .map_err(|_| Refusal::NotFound("This task no longer exists.".to_owned()))?;
-            if record.status != LoopStatus::InProgress {
-                return Err(Refusal::Gone(format!(
-                    "This task's loop is {} now; the answer was not recorded.",
-                    record.status.as_str()
-                )));
-            }
-            let count = Self::task_count(self.policy_of(&record).as_ref());
-            let spent = ((now_ms() - hold.accepted_ms).max(0) as f64) / 1000.0;
+            // Taken out while the engine works, so a second submit of the same page cannot
+            // race it; put back if output.json could not be written.
             if let Some(holds) = state.holds.get_mut(name) {
                 holds.retain(|h| h.worker != worker);
             }
-            let answered = state.answered.entry(name.to_owned()).or_default();
-            answered.push(Answered {
-                worker: worker.to_owned(),
-                answer: WorkerAnswer {
-                    answer_content,
-                    worker_id: Some(worker.to_owned()),
-                    time_spent_in_seconds: Some(spent),
-                    worker_metadata: None,
-                },
-            });
-            tracing::info!(
-                loop_name = %name,
-                answers = answered.len(),
-                task_count = count,
-                "portal answer recorded"
-            );
-            if answered.len() >= count {
-                Some(
-                    answered
-                        .iter()
-                        .map(|a| a.answer.clone())
-                        .collect::<Vec<_>>(),
-                )
-            } else {
-                None
-            }
+            hold
         };
-        if let Some(answers) = complete {
-            if let Err(err) = self.engine.answer(name, &answers).await {
-                // Keep the answers out of the message: name the loop only.
-                tracing::warn!(loop_name = %name, error = %err, "portal could not complete the loop");
-                self.lock().answered.remove(name);
-                return Err(Refusal::Gone(format!(
-                    "The loop could not be completed: {}",
-                    loop_error_summary(&err)
-                )));
+        let spent = ((now_ms() - hold.accepted_ms).max(0) as f64) / 1000.0;
+        let answer = WorkerAnswer {
+            answer_content,
+            worker_id: Some(worker.to_owned()),
+            time_spent_in_seconds: Some(spent),
+            acceptance_time: chrono::DateTime::from_timestamp_millis(hold.accepted_ms),
+            worker_metadata: None,
+        };
+        match self.engine.submit_answers(name, &[answer]).await {
+            Ok(progress) => {
+                tracing::info!(
+                    loop_name = %name,
+                    answered = progress.answered,
+                    required = progress.required,
+                    "portal answer submitted"
+                );
+                Ok(())
             }
-            self.lock().answered.remove(name);
+            Err(err) => {
+                // Engine messages name loops, workers and paths, never answer content.
+                tracing::info!(loop_name = %name, error = %err, "portal answer refused");
+                if matches!(err, crate::engine::EngineError::Output(_)) {
+                    self.lock()
+                        .holds
+                        .entry(name.to_owned())
+                        .or_default()
+                        .push(hold);
+                }
+                Err(Refusal::Gone(format!("The answer was not recorded: {err}")))
+            }
         }
-        Ok(())
     }
 
     /// The task page of `name` for `worker`.
@@ -393,12 +335,12 @@ impl Portal {
             .store()
             .get(name)
             .map_err(|_| Refusal::NotFound("This task no longer exists.".to_owned()))?;
-        let policy = self.policy_of(&record);
+        let policy = &record.policy;
         let remaining = hold.deadline.saturating_duration_since(Instant::now());
         let base = format!("{PORTAL_PREFIX}/tasks/{}", encode_segment(name));
         let body = match policy
-            .as_ref()
-            .and_then(|p| p.human_task_ui_arn.as_deref())
+            .human_task_ui_arn
+            .as_deref()
             .and_then(|arn| self.plane.human_task_ui_by_arn(arn))
         {
             None => Err(
@@ -422,7 +364,7 @@ impl Portal {
         Ok(pages::task(&pages::TaskPage {
             worker,
             loop_name: name,
-            title: policy.as_ref().and_then(|p| p.title.as_deref()),
+            title: policy.task_title.as_deref(),
             remaining_secs: remaining.as_secs(),
             release_url: &format!("{base}/release"),
             body,
@@ -436,9 +378,8 @@ impl Portal {
             .store()
             .get(name)
             .map_err(|_| Refusal::NotFound("This task no longer exists.".to_owned()))?;
-        let policy = self.policy_of(&record);
-        let count = Self::task_count(policy.as_ref());
-        let answered = self.lock().answered.get(name).map_or(0, Vec::len);
+        let count = record.policy.required_answers();
+        let answered = record.answers.len();
         let output = record
             .output_s3_uri
             .as_deref()
@@ -464,11 +405,6 @@ impl Portal {
             reviewed_url: reviewed.as_deref(),
         }))
     }
-}
-
-fn loop_error_summary(err: &crate::engine::EngineError) -> String {
-    // EngineError messages name loops and paths, never answers.
-    err.to_string()
 }
 
 /// `s3://bucket/key` → (bucket, key).

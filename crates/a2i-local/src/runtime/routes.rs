@@ -123,12 +123,15 @@ impl Operation {
 impl From<LoopError> for ApiError {
     fn from(err: LoopError) -> Self {
         match err {
-            LoopError::NotFound { .. } => ApiError::ResourceNotFound(err.to_string()),
+            LoopError::NotFound { .. } | LoopError::FlowDefinitionNotFound { .. } => {
+                ApiError::ResourceNotFound(err.to_string())
+            }
             LoopError::ConflictingInput { .. } => ApiError::Conflict(err.to_string()),
             LoopError::AlreadyFinished { .. }
             | LoopError::NotDeletable { .. }
             | LoopError::NotStoppable { .. }
-            | LoopError::NotInProgress { .. } => ApiError::Validation(err.to_string()),
+            | LoopError::NotInProgress { .. }
+            | LoopError::AlreadyAnswered { .. } => ApiError::Validation(err.to_string()),
             LoopError::Persist(_) => ApiError::InternalServer(err.to_string()),
         }
     }
@@ -255,6 +258,7 @@ async fn operation(
                 ApiError::Validation(format!("1 validation error detected: {err}"))
             })?;
             let list = validate::list_request(&params)?;
+            engine.check_listed_flow(&list.flow_definition_arn)?;
             let scope = TokenScope {
                 flow_definition_arn: list.flow_definition_arn.clone(),
                 sort_order: list.sort_order,
