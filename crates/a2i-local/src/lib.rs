@@ -189,7 +189,7 @@ pub use loops::{FailureCode, LoopPolicy, LoopRecord, LoopStatus};
 pub use loops::{LoopError, NewLoop};
 pub use loops::{IMPLICIT_AVAILABILITY_LIFETIME, IMPLICIT_TASK_COUNT, IMPLICIT_TASK_TIME_LIMIT};
 pub use output::{HumanAnswer, OutputDocument, S3Location, WorkerAnswer};
-pub use portal::{ReviewedResultsLink, PORTAL_PREFIX};
+pub use portal::{ReviewedResultLocator, PORTAL_PREFIX};
 pub use s3::{Credentials, EmbeddedS3, S3SetupError, WriteReceipt};
 pub use sagemaker::{
     ControlPlaneLimits, Resources, ResourcesError, SageMakerError, SAGEMAKER_STATE_FILE,

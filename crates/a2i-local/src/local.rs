@@ -117,7 +117,7 @@ pub struct LocalA2iBuilder {
     resources: Resources,
     resources_files: Vec<PathBuf>,
     control_plane_limits: ControlPlaneLimits,
-    reviewed_results: Option<crate::portal::ReviewedResultsLink>,
+    reviewed_results: Option<crate::portal::ReviewedResultLocator>,
     portal_time_limit: Option<Duration>,
     flow_lookup: Option<SharedFlowLookup>,
     strict_flow_definitions: bool,
@@ -359,17 +359,10 @@ impl LocalA2iBuilder {
         self
     }
 
-    /// Where reviewed results are written (`s3://bucket/<prefix><loop name>.json`), so the
-    /// worker portal links a finished task to its reviewed result.
-    pub fn reviewed_results_link(
-        mut self,
-        bucket: impl Into<String>,
-        prefix: impl Into<String>,
-    ) -> Self {
-        self.reviewed_results = Some(crate::portal::ReviewedResultsLink {
-            bucket: bucket.into(),
-            prefix: prefix.into(),
-        });
+    /// Where the reviewed result of a completed loop is (bucket, key), so the worker portal
+    /// links a finished task to it (the app's status handler decides the layout).
+    pub fn reviewed_results(mut self, locate: crate::portal::ReviewedResultLocator) -> Self {
+        self.reviewed_results = Some(locate);
         self
     }
 

@@ -48,15 +48,9 @@ pub const CROWD_SCRIPT_TAG: &str =
 /// The longest worker name.
 pub const MAX_WORKER_LEN: usize = 64;
 
-/// Where reviewed results are written, so a finished task can link to them: the object
-/// `<prefix><loop name>.json` in `bucket` (presigned).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReviewedResultsLink {
-    /// The bucket.
-    pub bucket: String,
-    /// The key prefix (ends with `/` unless empty).
-    pub prefix: String,
-}
+/// Finds where the reviewed result of a completed loop is written (bucket, key), so the
+/// portal links a finished task to it; the app's status handler decides the layout.
+pub type ReviewedResultLocator = Arc<dyn Fn(&LoopRecord) -> Option<(String, String)> + Send + Sync>;
 
 /// One worker's hold on a loop.
 #[derive(Debug, Clone)]
@@ -79,7 +73,7 @@ pub struct Portal {
     engine: Arc<Engine>,
     plane: Arc<ControlPlane>,
     presigner: Arc<dyn Presign>,
-    reviewed: Option<ReviewedResultsLink>,
+    reviewed: Option<ReviewedResultLocator>,
     time_limit_override: Option<Duration>,
     state: Mutex<State>,
 }
@@ -87,7 +81,7 @@ pub struct Portal {
 impl std::fmt::Debug for Portal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Portal")
-            .field("reviewed", &self.reviewed)
+            .field("reviewed", &self.reviewed.is_some())
             .field("time_limit_override", &self.time_limit_override)
             .finish_non_exhaustive()
     }
@@ -113,7 +107,7 @@ impl Portal {
         engine: Arc<Engine>,
         plane: Arc<ControlPlane>,
         presigner: Arc<dyn Presign>,
-        reviewed: Option<ReviewedResultsLink>,
+        reviewed: Option<ReviewedResultLocator>,
         time_limit_override: Option<Duration>,
     ) -> Self {
         Self {
@@ -386,13 +380,8 @@ impl Portal {
             .and_then(split_s3_uri)
             .and_then(|(b, k)| self.presigner.presign_get(&b, &k).ok());
         let reviewed = match (&self.reviewed, record.status) {
-            (Some(link), LoopStatus::Completed) => self
-                .presigner
-                .presign_get(
-                    &link.bucket,
-                    &format!("{}{}.json", link.prefix, record.name),
-                )
-                .ok(),
+            (Some(locate), LoopStatus::Completed) => locate(&record)
+                .and_then(|(bucket, key)| self.presigner.presign_get(&bucket, &key).ok()),
             _ => None,
         };
         Ok(pages::done(&pages::DonePage {
