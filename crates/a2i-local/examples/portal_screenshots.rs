@@ -64,7 +64,7 @@ async fn main() -> Result<(), String> {
                     "WorkteamArn": "arn:aws:sagemaker:us-east-1:111122223333:workteam/private-crowd/local",
                     "TaskTitle": title,
                     "TaskDescription": format!("Items the {name} conditions flagged for a person to check."),
-                    "TaskKeywords": ["a2i-review", name],
+                    "TaskKeywords": ["review", name],
                     "TaskCount": 1,
                     "TaskTimeLimitInSeconds": 600
                 },

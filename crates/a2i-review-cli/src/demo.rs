@@ -322,7 +322,7 @@ fn demo_resources() -> Resources {
                 "WorkteamArn": "arn:aws:sagemaker:us-east-1:111122223333:workteam/private-crowd/a2i-review-demo",
                 "TaskTitle": "Review a flagged inference result",
                 "TaskDescription": "An activation condition flagged this item: check it and decide.",
-                "TaskKeywords": ["a2i-review", "demo"],
+                "TaskKeywords": ["review", "demo"],
                 "TaskCount": 1,
                 "TaskTimeLimitInSeconds": 600
             },
