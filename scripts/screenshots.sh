@@ -5,4 +5,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v chromedriver >/dev/null || bash scripts/browser.sh
-cargo run -q -p a2i-local --example portal_screenshots -- docs/images
+CHROMIUM="${CHROMIUM:-$(command -v chromium || command -v chromium-browser)}" \
+  cargo run -q -p a2i-local --example portal_screenshots -- docs/images
