@@ -107,8 +107,8 @@ pub struct Table {
 pub enum Change {
     /// A loop was created.
     Created {
-        /// The new loop.
-        record: LoopRecord,
+        /// The new loop (boxed: it is much larger than the other changes).
+        record: Box<LoopRecord>,
     },
     /// A loop's status changed (stop, finish of a stop, answer, failure, expiry).
     #[serde(rename_all = "camelCase")]
@@ -190,7 +190,7 @@ impl Table {
         match change {
             Change::Created { record } => {
                 self.next_seq = self.next_seq.max(record.seq.saturating_add(1));
-                self.loops.insert(record.name.clone(), record);
+                self.loops.insert(record.name.clone(), *record);
             }
             Change::StatusChanged {
                 name,
@@ -1093,7 +1093,7 @@ mod tests {
         for seq in 0..loops {
             let name = format!("loop-{seq}");
             h.change(Change::Created {
-                record: record(seq, &name),
+                record: Box::new(record(seq, &name)),
             })
             .await;
             if seq % 2 == 0 {
@@ -1170,7 +1170,7 @@ mod tests {
         let dir = h.close();
         let h = Harness::open(dir, u64::MAX);
         h.change(Change::Created {
-            record: record(6, "after"),
+            record: Box::new(record(6, "after")),
         })
         .await;
         let expected = h.table();
@@ -1185,12 +1185,12 @@ mod tests {
     async fn journal_with_two_loops() -> (tempfile::TempDir, Paths, Table) {
         let h = Harness::new(u64::MAX);
         h.change(Change::Created {
-            record: record(0, "first"),
+            record: Box::new(record(0, "first")),
         })
         .await;
         let after_first = h.table();
         h.change(Change::Created {
-            record: record(1, "second"),
+            record: Box::new(record(1, "second")),
         })
         .await;
         let paths = h.paths();
@@ -1237,7 +1237,7 @@ mod tests {
         let h = Harness::open(dir, u64::MAX);
         assert_eq!(h.table(), after_first);
         h.change(Change::Created {
-            record: record(1, "second"),
+            record: Box::new(record(1, "second")),
         })
         .await;
         let expected = h.table();
@@ -1358,7 +1358,7 @@ mod tests {
                 let h = Arc::clone(&h);
                 tokio::spawn(async move {
                     h.change(Change::Created {
-                        record: record(seq, &format!("c-{seq}")),
+                        record: Box::new(record(seq, &format!("c-{seq}"))),
                     })
                     .await
                 })
@@ -1397,7 +1397,7 @@ mod tests {
         let (durable, barrier) = {
             let mut table = lock(&h.table);
             let change = Change::Created {
-                record: record(0, "a"),
+                record: Box::new(record(0, "a")),
             };
             table.apply(change.clone()).unwrap();
             (h.journal.append(&change), h.journal.barrier())

@@ -359,7 +359,7 @@ impl Store {
             };
             state.loops.insert(new.name, record.clone());
             let change = Change::Created {
-                record: record.clone(),
+                record: Box::new(record.clone()),
             };
             Ok((Started::Created(record), Some(change)))
         })
