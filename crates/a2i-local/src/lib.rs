@@ -139,8 +139,10 @@
 //!   - `UiTemplate.Url` is `http://<Host>/_local/human-task-uis/<name>/template` (served here);
 //!     `ContentSha256` is the lowercase hex SHA-256 of the template's UTF-8 bytes.
 //!   - With a data directory, task UIs and flow definitions are kept in
-//!     `a2i-local-sagemaker.json`, replaced atomically (temp file, fsync, rename) after each
-//!     change; a failed write undoes the change and answers `InternalFailure` (500).
+//!     `a2i-local-sagemaker.json` (metadata, replaced atomically: temp file, fsync, rename,
+//!     after each change) and templates in `a2i-local-sagemaker-templates/<sha256>.html`
+//!     (written once each, checked against their digest at start); a failed write undoes the
+//!     change and answers `InternalFailure` (500).
 //!   - Resources ([`LocalA2iBuilder::resources_file`], [`Resources`]): an unchanged resource
 //!     is kept (same ARN and creation time), a changed one replaced; a refused one stops the
 //!     start, naming the file and entry.

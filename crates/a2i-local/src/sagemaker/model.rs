@@ -151,7 +151,9 @@ pub struct HumanTaskUi {
     pub creation_ms: i64,
     /// Creation sequence number.
     pub seq: u64,
-    /// The worker task template (Liquid + HTML).
+    /// The worker task template (Liquid + HTML). Not in the state file: templates are kept
+    /// in files of their own, named by their digest (see `store`).
+    #[serde(skip)]
     pub content: String,
     /// Lowercase hex SHA-256 of the template's UTF-8 bytes.
     pub content_sha256: String,

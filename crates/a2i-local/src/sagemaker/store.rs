@@ -1,7 +1,9 @@
 //! The control plane's table of human task UIs and flow definitions: the operations' rules
 //! (unique names, limits, references), list pages with opaque tokens, the state file (one
-//! JSON snapshot, replaced atomically after every change, loaded at start) and the
-//! [`FlowLookup`] the loop engine reads flow definitions through.
+//! JSON snapshot of the metadata, replaced atomically after every change, loaded at start;
+//! templates are written once each to a directory next to it, named by their SHA-256, so a
+//! change never rewrites them) and the [`FlowLookup`] the loop engine reads flow definitions
+//! through.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -21,6 +23,8 @@ use crate::output::S3Location;
 
 /// The name of the control plane's state file inside the data directory.
 pub const SAGEMAKER_STATE_FILE: &str = "a2i-local-sagemaker.json";
+/// The directory of task UI templates next to the state file (`<sha256>.html` each).
+pub const SAGEMAKER_TEMPLATES_DIR: &str = "a2i-local-sagemaker-templates";
 
 /// `TaskTimeLimitInSeconds` when a flow definition gives none (AWS's documented default).
 pub const DEFAULT_TASK_TIME_LIMIT: Duration = Duration::from_secs(3600);
@@ -163,6 +167,8 @@ impl ControlPlane {
                         ),
                     });
                 }
+                let mut state = state;
+                load_templates(&templates_dir(&state_file), &mut state)?;
                 state
             }
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => State {
@@ -201,6 +207,15 @@ impl ControlPlane {
     /// Applies `change` and makes it durable; on a write failure the change is undone and
     /// the caller gets an `InternalFailure`.
     fn commit(&self, state: &mut State, change: Change) -> Result<(), SageMakerError> {
+        if let (Some(path), Change::PutUi(ui)) = (&self.state_file, &change) {
+            // The template first, so a snapshot never names a template that is not there.
+            write_template(&templates_dir(path), ui).map_err(|err| {
+                tracing::error!(error = %err, "task UI template not written");
+                SageMakerError::Internal(format!(
+                    "The task UI template could not be written: {err}"
+                ))
+            })?;
+        }
         let undo = state.apply(change);
         if let Some(path) = &self.state_file {
             let written = serde_json::to_vec(&*state)
@@ -664,11 +679,63 @@ fn page_from<'a, T: Clone + 'a>(
     })
 }
 
+fn templates_dir(state_file: &Path) -> PathBuf {
+    state_file.with_file_name(SAGEMAKER_TEMPLATES_DIR)
+}
+
+fn write_template(dir: &Path, ui: &HumanTaskUi) -> std::io::Result<()> {
+    let path = dir.join(format!("{}.html", ui.content_sha256));
+    if path.exists() {
+        return Ok(()); // same digest, same content
+    }
+    std::fs::create_dir_all(dir)?;
+    write_atomically(&path, ui.content.as_bytes())
+}
+
+/// Reads every task UI's template, checking its digest; removes template files no task UI
+/// uses any more (left by deletes).
+fn load_templates(dir: &Path, state: &mut State) -> Result<(), StateError> {
+    for ui in state.human_task_uis.values_mut() {
+        let path = dir.join(format!("{}.html", ui.content_sha256));
+        let content = std::fs::read_to_string(&path).map_err(|e| StateError {
+            path: path.clone(),
+            reason: format!("the template of task UI '{}' cannot be read: {e}", ui.name),
+        })?;
+        if sha256_hex(&content) != ui.content_sha256 {
+            return Err(StateError {
+                path,
+                reason: format!(
+                    "the template of task UI '{}' does not match its digest",
+                    ui.name
+                ),
+            });
+        }
+        ui.content = content;
+    }
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let used = name.strip_suffix(".html").is_some_and(|digest| {
+                state
+                    .human_task_uis
+                    .values()
+                    .any(|ui| ui.content_sha256 == digest)
+            });
+            if !used {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Writes `bytes` to `path` through a temp file, fsync and rename, then fsyncs the directory,
 /// so a crash leaves the old or the new file, never a torn one.
 fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
-    let tmp = path.with_extension("json.tmp");
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
     {
         let mut file = std::fs::File::create(&tmp)?;
         file.write_all(bytes)?;
@@ -837,6 +904,21 @@ mod tests {
             .ensure_flow_definition(flow("f", &created.arn, "s3://c"))
             .unwrap());
         assert_eq!(p.flow("f").unwrap().output.bucket, "c");
+        // Templates live beside the snapshot, once each; a damaged one stops the start.
+        let template = dir
+            .path()
+            .join(SAGEMAKER_TEMPLATES_DIR)
+            .join(format!("{}.html", created.content_sha256));
+        assert_eq!(std::fs::read_to_string(&template).unwrap(), created.content);
+        let snapshot = std::fs::read_to_string(&file).unwrap();
+        assert!(
+            !snapshot.contains("task.input.x"),
+            "templates stay out of the snapshot"
+        );
+        std::fs::write(&template, "changed").unwrap();
+        let err =
+            ControlPlane::open(file.clone(), "us-east-1", "111122223333", limits).unwrap_err();
+        assert!(err.reason.contains("does not match its digest"), "{err}");
         std::fs::write(&file, b"{not json").unwrap();
         assert!(ControlPlane::open(file, "us-east-1", "111122223333", limits).is_err());
     }
