@@ -10,13 +10,27 @@
 //! `reasons` and `results` (the condition tree annotated with `EvaluationResult`), or with
 //! `error` when the item could not be read or evaluated; plus a readable summary. Every item is
 //! reported before the outcome is decided, so one bad line never hides the others.
+//!
+//! With a template ([`Options::render`], `--render TEMPLATE --render-out DIR`), each flagged
+//! item's loop input is built exactly as the start handler builds it
+//! ([`LoopInput::new`] + [`LoopInput::render`], so `task.input` is what A2I would get) and
+//! the template is rendered with a2i-local's renderer (A2I's Liquid, auto-escape, filters and
+//! strict variables) into `DIR/<input>.<item or line>.html`. The loop input's `source` names
+//! the local file as `s3://`[`LOCAL_SOURCE_BUCKET`]`/<path>`, since it has no S3 object.
+//! `grant_read_access` gives, by [`MediaUrls`], visibly unsigned preview URLs, or real
+//! presigned URLs when `AWS_ENDPOINT_URL_S3` names an S3 (a running `a2i-local serve`).
+//! Render errors are reported per item (code, message with the template position); they
+//! never contain item content.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use a2i_review::conditions::{ActivationConditions, ConditionError, SliceError};
+use a2i_local::render::{self as liquid, Limits, Presign, RenderingError, Template};
+use a2i_review::conditions::{ActivationConditions, ConditionError, Evaluation, SliceError};
 use a2i_review::config::DocumentFormat;
 use a2i_review::document::{self, Item, ItemFault};
+use a2i_review::loop_input::{ItemSource, LoopInput};
+use a2i_review::source::ObjectRef;
 use futures::StreamExt;
 use serde::Serialize;
 use serde_json::Value;
@@ -51,6 +65,81 @@ pub struct Options {
     pub format: DocumentFormat,
     /// Where the per-item records go.
     pub output: OutputMode,
+    /// Render a worker template for every flagged item.
+    pub render: Option<RenderOptions>,
+}
+
+/// `--render TEMPLATE --render-out DIR`.
+#[derive(Debug, Clone)]
+pub struct RenderOptions {
+    /// The worker task template (Liquid + Crowd HTML Elements).
+    pub template: PathBuf,
+    /// Where the HTML files go (created if missing).
+    pub out_dir: PathBuf,
+    /// What `grant_read_access` produces.
+    pub media: MediaUrls,
+}
+
+/// The bucket named by the loop input's `source` for a local file.
+pub const LOCAL_SOURCE_BUCKET: &str = "local-file";
+
+/// What `grant_read_access` turns S3 references into when rendering locally.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MediaUrls {
+    /// `https://s3.amazonaws.com/BUCKET/KEY?a2i-preview=not-presigned`: shows which object
+    /// the template asked for, fetches nothing.
+    Preview,
+    /// Real SigV4 presigned GET URLs for this S3 (a running a2i-local), which a browser
+    /// opening the file can load.
+    Presigned {
+        /// `AWS_ENDPOINT_URL_S3`.
+        endpoint: String,
+        /// `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` (a2i-local's defaults when unset).
+        credentials: a2i_local::Credentials,
+        /// `AWS_REGION` / `AWS_DEFAULT_REGION` (`us-east-1` when unset).
+        region: String,
+    },
+}
+
+impl MediaUrls {
+    /// Presigned against `AWS_ENDPOINT_URL_S3` when it is set (as `a2i-local serve`'s env
+    /// file sets it), previews otherwise. Never a real AWS endpoint unless the user points
+    /// the variable there.
+    pub fn from_env() -> Self {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        match var("AWS_ENDPOINT_URL_S3") {
+            None => Self::Preview,
+            Some(endpoint) => {
+                let defaults = a2i_local::Credentials::default();
+                Self::Presigned {
+                    endpoint,
+                    credentials: a2i_local::Credentials {
+                        access_key_id: var("AWS_ACCESS_KEY_ID").unwrap_or(defaults.access_key_id),
+                        secret_access_key: var("AWS_SECRET_ACCESS_KEY")
+                            .unwrap_or(defaults.secret_access_key),
+                    },
+                    region: var("AWS_REGION")
+                        .or_else(|| var("AWS_DEFAULT_REGION"))
+                        .unwrap_or_else(|| "us-east-1".to_owned()),
+                }
+            }
+        }
+    }
+
+    fn presigner(&self) -> Box<dyn Presign> {
+        match self {
+            Self::Preview => Box::new(liquid::PreviewPresign),
+            Self::Presigned {
+                endpoint,
+                credentials,
+                region,
+            } => Box::new(liquid::S3Presigner::new(
+                endpoint.clone(),
+                credentials.clone(),
+                region.clone(),
+            )),
+        }
+    }
 }
 
 /// Why the evaluation could not be run at all (as opposed to an item that failed, which is
@@ -73,6 +162,30 @@ pub enum EvaluateError {
         /// The offending node and the rule it breaks.
         source: ConditionError,
     },
+    /// The template cannot be read.
+    #[error("cannot read the template {path}: {source}")]
+    TemplateUnreadable {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The template is not a valid A2I template; the errors carry line and column.
+    #[error("the template {path} is invalid: {}", errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))]
+    TemplateInvalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, and where.
+        errors: Vec<RenderingError>,
+    },
+    /// The directory for the HTML files cannot be created.
+    #[error("cannot create the render directory {path}: {source}")]
+    RenderDirectory {
+        /// The directory.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
     /// Writing the results failed (a closed pipe, a full disk).
     #[error("writing the results failed: {0}")]
     Output(#[from] std::io::Error),
@@ -87,12 +200,16 @@ pub struct Report {
     pub flagged: usize,
     /// Items, files or lines that could not be read, and items the conditions cannot judge.
     pub errors: usize,
+    /// Flagged items whose template rendered (with `--render`).
+    pub rendered: usize,
+    /// Flagged items whose template failed to render (with `--render`).
+    pub render_errors: usize,
 }
 
 impl Report {
-    /// Whether every input was read and every item judged.
+    /// Whether every input was read, every item judged and every flagged item rendered.
     pub fn is_clean(&self) -> bool {
-        self.errors == 0
+        self.errors == 0 && self.render_errors == 0
     }
 }
 
@@ -113,6 +230,28 @@ struct ItemRecord<'a> {
     results: Option<&'a Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<ErrorRecord<'a>>,
+    /// With `--render`, for a flagged item: the HTML file, or why there is none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    render: Option<RenderRecord>,
+}
+
+/// The render of one flagged item.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RenderRecord {
+    /// The HTML file written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file: Option<String>,
+    /// Why the template did not render (codes and messages as RenderUiTemplate's `Errors`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    errors: Vec<RenderErrorRecord>,
+}
+
+/// One rendering error.
+#[derive(Debug, Serialize)]
+struct RenderErrorRecord {
+    code: String,
+    message: String,
 }
 
 /// Why an item has no decision.
@@ -137,6 +276,10 @@ pub async fn run(
     diag: &mut dyn Write,
 ) -> Result<Report, EvaluateError> {
     let conditions = load_conditions(&options.conditions)?;
+    let renderer = match &options.render {
+        Some(render) => Some(Renderer::new(render)?),
+        None => None,
+    };
     let mut readable = Readable::default();
     for input in &options.inputs {
         let name = input.display().to_string();
@@ -158,7 +301,15 @@ pub async fn run(
         let mut items = items;
         while let Some(item) = items.next().await {
             match item {
-                Ok(item) => judge(&conditions, &name, &item, options, out, &mut readable)?,
+                Ok(item) => judge(
+                    &conditions,
+                    &name,
+                    item,
+                    options,
+                    renderer.as_ref(),
+                    out,
+                    &mut readable,
+                )?,
                 Err(fault) => {
                     let error = ErrorRecord {
                         kind: "read",
@@ -177,6 +328,8 @@ pub async fn run(
         evaluated: readable.evaluated,
         flagged: readable.flagged,
         errors: readable.errors,
+        rendered: readable.rendered,
+        render_errors: readable.render_errors,
     };
     match options.output {
         OutputMode::JsonLines => {
@@ -219,8 +372,9 @@ async fn open(input: &Path) -> std::io::Result<Body> {
 fn judge(
     conditions: &ActivationConditions,
     name: &str,
-    item: &Item,
+    item: Item,
     options: &Options,
+    renderer: Option<&Renderer>,
     out: &mut dyn Write,
     readable: &mut Readable,
 ) -> Result<(), EvaluateError> {
@@ -245,18 +399,28 @@ fn judge(
     };
     match evaluated {
         Ok(evaluation) => {
-            readable.decision(name, item, evaluation.flagged, &evaluation.reasons);
+            readable.decision(name, &item, evaluation.flagged, &evaluation.reasons);
+            let (item_index, line) = (item.index, item.line);
+            let render = match renderer {
+                Some(renderer) if evaluation.flagged => {
+                    let record = renderer.render(name, item, &evaluation);
+                    readable.render_outcome(&record);
+                    Some(record)
+                }
+                _ => None,
+            };
             if options.output == OutputMode::JsonLines {
                 write_record(
                     out,
                     &ItemRecord {
                         input: name,
-                        item_index: Some(item.index),
-                        line: item.line,
+                        item_index: Some(item_index),
+                        line,
                         flagged: Some(evaluation.flagged),
                         reasons: Some(&evaluation.reasons),
                         results: Some(&evaluation.results),
                         error: None,
+                        render,
                     },
                 )?;
             }
@@ -293,6 +457,143 @@ fn error_record<'a>(
         reasons: None,
         results: None,
         error: Some(error),
+        render: None,
+    }
+}
+
+/// The template, parsed once, with where its pages go and what `grant_read_access` gives.
+struct Renderer {
+    template: Template,
+    out_dir: PathBuf,
+    presign: Box<dyn Presign>,
+    limits: Limits,
+}
+
+impl Renderer {
+    fn new(options: &RenderOptions) -> Result<Self, EvaluateError> {
+        let text = std::fs::read_to_string(&options.template).map_err(|source| {
+            EvaluateError::TemplateUnreadable {
+                path: options.template.clone(),
+                source,
+            }
+        })?;
+        // A human loop's bounds: the loop input can be up to 3,145,728 characters.
+        let limits = Limits::human_loop();
+        let template = liquid::parse_template_with(&text, &limits).map_err(|errors| {
+            EvaluateError::TemplateInvalid {
+                path: options.template.clone(),
+                errors,
+            }
+        })?;
+        std::fs::create_dir_all(&options.out_dir).map_err(|source| {
+            EvaluateError::RenderDirectory {
+                path: options.out_dir.clone(),
+                source,
+            }
+        })?;
+        Ok(Self {
+            template,
+            out_dir: options.out_dir.clone(),
+            presign: options.media.presigner(),
+            limits,
+        })
+    }
+
+    /// Renders one flagged item with the loop input the start handler would send for it.
+    fn render(&self, input: &str, item: Item, evaluation: &Evaluation) -> RenderRecord {
+        let failed = |code: &str, message: String| RenderRecord {
+            file: None,
+            errors: vec![RenderErrorRecord {
+                code: code.to_owned(),
+                message,
+            }],
+        };
+        let (index, line) = (item.index, item.line);
+        let value = match item.body.into_value() {
+            Ok(value) => value,
+            Err(e) => {
+                return failed(
+                    liquid::codes::INVALID_INPUT,
+                    format!(
+                        "the item is not JSON (line {}, column {})",
+                        e.line(),
+                        e.column()
+                    ),
+                )
+            }
+        };
+        let source = ItemSource {
+            object: ObjectRef {
+                bucket: LOCAL_SOURCE_BUCKET.to_owned(),
+                key: input.to_owned(),
+                version_id: None,
+                e_tag: None,
+            },
+            item_index: index,
+            line,
+        };
+        let content = match LoopInput::new(value, source, evaluation).render() {
+            Ok(rendered) => rendered.content,
+            Err(e) => return failed(liquid::codes::LIMIT_EXCEEDED, e.to_string()),
+        };
+        let html = liquid::parse_input(&content, &self.limits).and_then(|task_input| {
+            liquid::render_with(
+                &self.template,
+                &task_input,
+                self.presign.as_ref(),
+                &self.limits,
+            )
+        });
+        match html {
+            Ok(html) => {
+                let file = self.out_dir.join(page_name(input, index, line));
+                match std::fs::write(&file, html) {
+                    Ok(()) => RenderRecord {
+                        file: Some(file.display().to_string()),
+                        errors: Vec::new(),
+                    },
+                    Err(e) => failed(
+                        "WriteError",
+                        format!("cannot write {}: {e}", file.display()),
+                    ),
+                }
+            }
+            Err(errors) => RenderRecord {
+                file: None,
+                errors: errors
+                    .into_iter()
+                    .map(|e| RenderErrorRecord {
+                        code: e.code,
+                        message: e.message,
+                    })
+                    .collect(),
+            },
+        }
+    }
+}
+
+/// `<input path with separators as _>.item-<index>.html`, or `.line-<n>.html` for JSON
+/// Lines: one file per item, stable across runs, never outside the render directory.
+fn page_name(input: &str, index: u64, line: Option<u64>) -> String {
+    let stem: String = if input == STDIN {
+        "stdin".to_owned()
+    } else {
+        input
+            .trim_start_matches("./")
+            .chars()
+            .map(|c| {
+                if c.is_alphanumeric() || "-_.+".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect()
+    };
+    let stem = stem.trim_start_matches('.');
+    match line {
+        Some(line) => format!("{stem}.line-{line}.html"),
+        None => format!("{stem}.item-{index}.html"),
     }
 }
 
@@ -311,9 +612,32 @@ struct Readable {
     evaluated: usize,
     flagged: usize,
     errors: usize,
+    rendered: usize,
+    render_errors: usize,
 }
 
 impl Readable {
+    /// Adds the render of the item just decided to its details.
+    fn render_outcome(&mut self, record: &RenderRecord) {
+        let details = self.details.last_mut();
+        match &record.file {
+            Some(file) => {
+                self.rendered += 1;
+                if let Some(details) = details {
+                    details.push(format!("rendered: {file}"));
+                }
+            }
+            None => {
+                self.render_errors += 1;
+                if let Some(details) = details {
+                    for e in &record.errors {
+                        details.push(format!("render error: {}: {}", e.code, e.message));
+                    }
+                }
+            }
+        }
+    }
+
     fn decision(&mut self, input: &str, item: &Item, flagged: bool, reasons: &[String]) {
         self.evaluated += 1;
         self.flagged += usize::from(flagged);
@@ -383,7 +707,7 @@ impl Readable {
             }
         }
         let total = self.evaluated + self.errors;
-        writeln!(
+        write!(
             w,
             "{total} {}: {} flagged, {} not flagged, {} {}",
             if total == 1 { "item" } else { "items" },
@@ -391,7 +715,21 @@ impl Readable {
             self.evaluated - self.flagged,
             self.errors,
             if self.errors == 1 { "error" } else { "errors" }
-        )
+        )?;
+        if self.rendered + self.render_errors > 0 {
+            write!(
+                w,
+                "; {} rendered, {} render {}",
+                self.rendered,
+                self.render_errors,
+                if self.render_errors == 1 {
+                    "error"
+                } else {
+                    "errors"
+                }
+            )?;
+        }
+        writeln!(w)
     }
 }
 
@@ -449,6 +787,7 @@ mod tests {
             items_path: None,
             format: DocumentFormat::Auto,
             output: OutputMode::JsonLines,
+            render: None,
         };
         let (mut out, mut diag) = (Vec::new(), Vec::new());
         let report = run(&options, &mut out, &mut diag).await.unwrap();
@@ -457,7 +796,9 @@ mod tests {
             Report {
                 evaluated: 2,
                 flagged: 1,
-                errors: 1
+                errors: 1,
+                rendered: 0,
+                render_errors: 0,
             }
         );
         let lines: Vec<Value> = String::from_utf8(out)

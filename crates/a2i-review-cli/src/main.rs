@@ -29,8 +29,9 @@ enum Command {
     /// why, and the condition tree annotated with EvaluationResult.
     ///
     /// Exit status: 0 when every item was judged (whatever the decisions), 1 when an input,
-    /// a line or an item could not be read or judged (every other item is still reported),
-    /// 2 for a bad command line or an invalid conditions file.
+    /// a line or an item could not be read or judged, or a flagged item's template did not
+    /// render (every other item is still reported), 2 for a bad command line or an invalid
+    /// conditions file or template.
     Evaluate(EvaluateArgs),
 }
 
@@ -82,6 +83,16 @@ struct EvaluateArgs {
     /// `table`: only the readable summary, on stdout.
     #[arg(long, value_enum, default_value_t = OutputArg::Jsonl)]
     output: OutputArg,
+    /// Render this worker task template (Liquid + Crowd HTML Elements) for every flagged
+    /// item, with the loop input the start handler would send, as A2I renders it; needs
+    /// --render-out. `grant_read_access` gives unsigned preview URLs, or presigned URLs for
+    /// the S3 at AWS_ENDPOINT_URL_S3 when it is set (a running `a2i-local serve`).
+    #[arg(long, value_name = "TEMPLATE", requires = "render_out")]
+    render: Option<PathBuf>,
+    /// Where --render writes one HTML file per flagged item
+    /// (`<input>.item-<n>.html` or `<input>.line-<n>.html`); created if missing.
+    #[arg(long, value_name = "DIR", requires = "render")]
+    render_out: Option<PathBuf>,
     /// Inference results to judge (Rekognition, Textract sync or async pages, JSON Lines, any
     /// JSON); `-` reads stdin.
     #[arg(value_name = "INPUT", required = true)]
@@ -155,17 +166,33 @@ async fn run_evaluate(args: EvaluateArgs) -> Result<ExitCode, Failure> {
             OutputArg::Jsonl => OutputMode::JsonLines,
             OutputArg::Table => OutputMode::Table,
         },
+        render: match (args.render, args.render_out) {
+            (Some(template), Some(out_dir)) => Some(evaluate::RenderOptions {
+                template,
+                out_dir,
+                media: evaluate::MediaUrls::from_env(),
+            }),
+            _ => None,
+        },
     };
     let (stdout, stderr) = (std::io::stdout(), std::io::stderr());
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut diag = stderr.lock();
     match evaluate::run(&options, &mut out, &mut diag).await {
         Ok(report) if report.is_clean() => Ok(ExitCode::SUCCESS),
-        Ok(report) => Err((
+        Ok(report) if report.errors > 0 => Err((
             format!(
                 "{} of {} items could not be read or judged (reported above)",
                 report.errors,
                 report.evaluated + report.errors
+            ),
+            ExitCode::from(EXIT_ITEM_ERRORS),
+        )),
+        Ok(report) => Err((
+            format!(
+                "the template did not render for {} of {} flagged items (reported above)",
+                report.render_errors,
+                report.rendered + report.render_errors
             ),
             ExitCode::from(EXIT_ITEM_ERRORS),
         )),

@@ -373,3 +373,150 @@ fn standard_input_is_read_with_a_dash() {
     assert_eq!(records.len(), 5);
     assert_eq!(records[0]["input"], "-");
 }
+
+/// `evaluate` with `--render`, without any S3 in the environment.
+fn evaluate_render(template: &str, dir: &Path, input: &Path, kind: &str) -> Output {
+    let template_file = dir.join("template.liquid.html");
+    std::fs::write(&template_file, template).unwrap();
+    Command::new(env!("CARGO_BIN_EXE_a2i-review"))
+        .arg("evaluate")
+        .args([os("--conditions"), os(&conditions(kind))])
+        .args([os("--render"), os(&template_file)])
+        .args([os("--render-out"), os(&dir.join("pages"))])
+        .arg(input)
+        .env_remove("RUST_LOG")
+        .env_remove("AWS_ENDPOINT_URL_S3")
+        .output()
+        .expect("the binary runs")
+}
+
+/// The HTML file names in `dir`, sorted.
+fn pages(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+#[test]
+fn render_writes_one_page_per_flagged_item_from_the_handlers_loop_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let template = "<script src=\"https://assets.crowd.aws/crowd-html-elements.js\"></script>\n\
+        <crowd-form><p>{{ task.input.taskObject.documentId }} (line {{ task.input.source.line }})</p>\
+        <ul>{% for r in task.input.activationReasons %}<li>{{ r }}</li>{% endfor %}</ul>\
+        <crowd-classifier name=\"decision\" categories='{{ task.input.taskObject.predictions | map: \"label\" | to_json }}'></crowd-classifier>\
+        </crowd-form>";
+    let out = evaluate_render(template, dir.path(), &predictions(), "predictions");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // The input path as given, its separators as `_`.
+    let stem = predictions().display().to_string().replace(['/', ' '], "_");
+    assert_eq!(
+        pages(&dir.path().join("pages")),
+        [2, 4, 5].map(|l| format!("{stem}.line-{l}.html"))
+    );
+    let records = records(&out);
+    for (record, flagged) in records.iter().zip([false, true, false, true, true]) {
+        assert_eq!(record["render"].is_object(), flagged, "{record}");
+    }
+    let file = records[1]["render"]["file"].as_str().unwrap();
+    assert_eq!(
+        std::fs::read_to_string(file).unwrap(),
+        "<script src=\"https://assets.crowd.aws/crowd-html-elements.js\"></script>\n\
+         <crowd-form><p>ticket-1042 (line 2)</p>\
+         <ul><li>PredictionConfidenceCheck: top prediction &quot;shipping&quot; confidence 0.48 &lt; 0.7</li></ul>\
+         <crowd-classifier name=\"decision\" categories='[&quot;shipping&quot;,&quot;returns&quot;,&quot;other&quot;]'></crowd-classifier>\
+         </crowd-form>"
+    );
+    let summary = stderr(&out);
+    assert!(summary.contains(&format!("rendered: {file}")), "{summary}");
+    assert!(
+        summary.contains("; 3 rendered, 0 render errors"),
+        "{summary}"
+    );
+}
+
+#[test]
+fn render_errors_are_reported_per_item_with_the_position_and_exit_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = evaluate_render(
+        "<p>{{ task.input.taskObject.documentId }}</p>\n<p>{{ task.input.taskObject.summary }}</p>",
+        dir.path(),
+        &predictions(),
+        "predictions",
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let records = records(&out);
+    let flagged: Vec<&Value> = records.iter().filter(|r| r["flagged"] == true).collect();
+    assert_eq!(flagged.len(), 3);
+    for r in flagged {
+        assert_eq!(
+            r["render"]["errors"],
+            json!([{
+                "code": "UndefinedVariable",
+                "message": "Liquid error: undefined variable task.input.taskObject.summary (line 2, column 7)"
+            }])
+        );
+        assert!(r["render"].get("file").is_none());
+    }
+    assert_eq!(pages(&dir.path().join("pages")), Vec::<String>::new());
+    let summary = stderr(&out);
+    assert!(
+        summary.contains("; 0 rendered, 3 render errors"),
+        "{summary}"
+    );
+    assert!(!summary.contains("ticket-104"), "item content in {summary}");
+    assert!(
+        summary.contains("the template did not render for 3 of 3 flagged items"),
+        "{summary}"
+    );
+}
+
+#[test]
+fn render_without_an_s3_gives_marked_preview_urls_for_grant_read_access() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = evaluate_render(
+        "{% capture uri %}s3://{{ task.input.source.bucket }}/{{ task.input.source.key }}{% endcapture %}\
+         <img src=\"{{ uri | grant_read_access }}\">",
+        dir.path(),
+        &moderation(),
+        "moderation",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let file = records(&out)[0]["render"]["file"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let html = std::fs::read_to_string(file).unwrap();
+    assert!(
+        html.starts_with("<img src=\"https://s3.amazonaws.com/local-file/"),
+        "{html}"
+    );
+    assert!(
+        html.ends_with("beach%20photo%2B1.json?a2i-preview=not-presigned\">"),
+        "{html}"
+    );
+}
+
+#[test]
+fn an_invalid_template_exits_2_naming_the_position_and_judges_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = evaluate_render(
+        "<p>ok</p>\n{% if task.input.x %}never closed",
+        dir.path(),
+        &moderation(),
+        "moderation",
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(out.stdout.is_empty());
+    let message = stderr(&out);
+    assert!(
+        message.contains("template.liquid.html is invalid"),
+        "{message}"
+    );
+    assert!(message.contains("TemplateSyntaxError"), "{message}");
+}

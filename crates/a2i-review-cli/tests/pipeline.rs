@@ -478,6 +478,7 @@ async fn evaluate_decides_exactly_as_the_start_handler_did() {
             items_path: None,
             format: DocumentFormat::Auto,
             output: OutputMode::JsonLines,
+            render: None,
         },
         &mut out,
         &mut std::io::sink(),
