@@ -532,7 +532,7 @@ impl Renderer {
             item_index: index,
             line,
         };
-        let content = match LoopInput::new(value, source, evaluation).render() {
+        let content = match LoopInput::new(value, source, evaluation, None).render() {
             Ok(rendered) => rendered.content,
             Err(e) => return failed(liquid::codes::LIMIT_EXCEEDED, e.to_string()),
         };
