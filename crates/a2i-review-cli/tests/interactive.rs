@@ -119,6 +119,12 @@ async fn person(out: Shared) {
         )
         .await;
         assert!(submitted.starts_with("HTTP/1.1 200"), "{submitted}");
+        let done = http(&addr, "GET", &format!("{}/done", location.trim()), "").await;
+        assert!(done.contains("id=\"output-link\""), "{done}");
+        assert!(
+            done.contains("id=\"reviewed-link\" href=\"http://"),
+            "the done page links to the reviewed result: {done}"
+        );
         answered += 1;
         assert!(answered <= 10, "the queue never empties");
     }
