@@ -12,6 +12,8 @@
 //! | POST | `/_local/loops/{name}/redeliver` | | the status-change event again |
 //! | GET | `/_local/deliveries` | | every delivery outcome so far |
 //! | GET, HEAD | `/_local/assets/crowd-html-elements.js` | | the local Crowd HTML Elements (`assets`) |
+//!
+//! `/_local/portal/…` is the worker portal (`portal`), routed before this surface.
 
 use std::sync::Arc;
 

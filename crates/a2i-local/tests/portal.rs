@@ -523,3 +523,23 @@ async fn item_markup_renders_inert_on_the_task_page() {
     );
     p.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_released_task_goes_back_to_the_queue() {
+    let p = Portal::start(|b| b).await;
+    p.start_loop("given-back", "generic-flow", &sample_input("generic"))
+        .await;
+    p.open_as("ana").await;
+    p.take("generic-flow").await;
+    p.click("crowd-form .crowd-local-release").await;
+    p.wait_for_js("return location.pathname.endsWith('/_local/portal/');")
+        .await;
+    assert_eq!(p.waiting("generic-flow").await, Some(1));
+    assert_eq!(p.status("given-back"), LoopStatus::InProgress);
+    // Taken again and answered from the same queue.
+    p.take("generic-flow").await;
+    p.choose(3).await;
+    p.submit_and_wait_done().await;
+    assert_eq!(p.status("given-back"), LoopStatus::Completed);
+    p.finish().await;
+}
