@@ -149,6 +149,13 @@ impl Portal {
             tracing::info!(loop_name = %key.0, "portal hold expired; the task is back in the queue");
             state.expired.insert(key, now_ms());
         }
+        // Late-submit notes are only needed while their loop can still be answered.
+        let store = self.engine.store();
+        state.expired.retain(|(name, _), _| {
+            store
+                .get(name)
+                .is_ok_and(|r| r.status == LoopStatus::InProgress)
+        });
     }
 
     /// Whether `worker` may take `record` now: not answered nor held by them, and fewer
