@@ -4,6 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# A real browser (Debian's chromium + chromedriver) for the UI tests; fast when installed.
+bash scripts/browser.sh
+
 cargo test --workspace --all-targets --locked
 cargo test --workspace --doc --locked
 

@@ -11,6 +11,9 @@
 //! | POST | `/_local/loops/{name}/expire` | optional `{"failureReason":"…"}` | Failed with `Expired` + event |
 //! | POST | `/_local/loops/{name}/redeliver` | | the status-change event again |
 //! | GET | `/_local/deliveries` | | every delivery outcome so far |
+//! | GET, HEAD | `/_local/assets/crowd-html-elements.js` | | the local Crowd HTML Elements (`assets`) |
+//!
+//! `/_local/portal/…` is the worker portal (`portal`), routed before this surface.
 
 use std::sync::Arc;
 
@@ -149,6 +152,9 @@ async fn route(
 ) -> Result<Response<ResponseBody>, ApiError> {
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
+    if let Some(asset) = crate::assets::serve(&method, &path) {
+        return Ok(asset);
+    }
     let segments: Vec<&str> = path
         .trim_start_matches("/_local")
         .split('/')

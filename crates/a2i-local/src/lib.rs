@@ -18,7 +18,8 @@
 //!   and the port's dispatch of awsJson services by `X-Amz-Target` prefix.
 //! - `sagemaker`: the SageMaker control plane (task UIs, flow definitions, RenderUiTemplate):
 //!   validation, the table and its state file, resources created at start, [`FlowLookup`].
-//! - `control`: the local control surface under `/_local/`.
+//! - `control`: the local control surface under `/_local/`; `assets`: the Crowd HTML Elements script it serves.
+//! - `portal`: the worker portal under `/_local/portal/` (queue, holds, task pages).
 //! - `flows`: what a loop takes from its flow definition ([`FlowPolicy`]) and how the
 //!   engine finds it ([`FlowLookup`]); `static_flows`: an in-memory lookup ([`StaticFlows`]).
 //! - `engine`: loop changes with their side effects (policy capture, per-worker answers,
@@ -154,6 +155,7 @@
 #![warn(missing_docs)]
 
 mod arn;
+mod assets;
 mod background;
 mod builtin;
 mod control;
@@ -165,6 +167,7 @@ mod http;
 mod local;
 mod loops;
 mod output;
+mod portal;
 pub mod render;
 mod runtime;
 mod s3;
@@ -179,6 +182,7 @@ mod sinks;
 mod static_flows;
 
 pub use arn::{ArnError, FlowDefinitionArn};
+pub use assets::{CROWD_ELEMENTS_JS, CROWD_ELEMENTS_PATH};
 pub use builtin::recorded::{RecordedAnalyses, RecordingError};
 pub use control::PendingLoop;
 pub use engine::{AnswerProgress, Ended, EngineError};
@@ -191,6 +195,7 @@ pub use loops::{FailureCode, LoopPolicy, LoopRecord, LoopStatus};
 pub use loops::{LoopError, NewLoop};
 pub use loops::{IMPLICIT_AVAILABILITY_LIFETIME, IMPLICIT_TASK_COUNT, IMPLICIT_TASK_TIME_LIMIT};
 pub use output::{HumanAnswer, OutputDocument, S3Location, WorkerAnswer};
+pub use portal::{ReviewedResultLocator, PORTAL_PREFIX};
 pub use s3::{Credentials, EmbeddedS3, S3SetupError, WriteReceipt};
 pub use sagemaker::{
     ControlPlaneLimits, Resources, ResourcesError, SageMakerError, SAGEMAKER_STATE_FILE,

@@ -119,6 +119,8 @@ pub struct LocalA2iBuilder {
     resources: Resources,
     resources_files: Vec<PathBuf>,
     control_plane_limits: ControlPlaneLimits,
+    reviewed_results: Option<crate::portal::ReviewedResultLocator>,
+    portal_time_limit: Option<Duration>,
     flow_lookup: Option<SharedFlowLookup>,
     strict_flow_definitions: bool,
     recorded: RecordedAnalyses,
@@ -151,6 +153,8 @@ impl Default for LocalA2iBuilder {
             resources: Resources::new(),
             resources_files: Vec::new(),
             control_plane_limits: ControlPlaneLimits::default(),
+            reviewed_results: None,
+            portal_time_limit: None,
             flow_lookup: None,
             strict_flow_definitions: false,
             recorded: RecordedAnalyses::empty(),
@@ -359,6 +363,20 @@ impl LocalA2iBuilder {
         self
     }
 
+    /// Where the reviewed result of a completed loop is (bucket, key), so the worker portal
+    /// links a finished task to it (the app's status handler decides the layout).
+    pub fn reviewed_results(mut self, locate: crate::portal::ReviewedResultLocator) -> Self {
+        self.reviewed_results = Some(locate);
+        self
+    }
+
+    /// The worker portal's hold time limit for every task, instead of each flow definition's
+    /// `TaskTimeLimitInSeconds` (tests use a few seconds).
+    pub fn portal_task_time_limit(mut self, limit: Duration) -> Self {
+        self.portal_time_limit = Some(limit);
+        self
+    }
+
     /// Where StartHumanLoop finds flow definitions (the control plane's store, or a
     /// [`crate::StaticFlows`]). A loop captures its flow definition's policy when it starts:
     /// output under its `S3OutputPath`, completion after `TaskCount` distinct workers,
@@ -467,6 +485,7 @@ impl LocalA2iBuilder {
             EngineSettings {
                 default_region: self.region.clone(),
                 stopping_delay: self.stopping_delay,
+                // The control plane's flow definitions govern loops unless a lookup is given.
                 flows: Some(
                     self.flow_lookup
                         .clone()
@@ -543,10 +562,22 @@ impl LocalA2iBuilder {
             s3: s3.in_process_client(),
             region: self.region.clone(),
         });
+        let portal = Arc::new(crate::portal::Portal::new(
+            Arc::clone(&engine),
+            Arc::clone(&control_plane),
+            Arc::new(crate::render::S3Presigner::new(
+                format!("http://{s3_local_addr}"),
+                self.credentials.clone(),
+                self.region.clone(),
+            )),
+            self.reviewed_results.clone(),
+            self.portal_time_limit,
+        ));
         let port_services = Arc::new(PortServices {
             engine: Arc::clone(&engine),
             sagemaker: Arc::clone(&sagemaker),
             builtin,
+            portal,
         });
         let a2i_server = server::serve("a2i", a2i_listener, self.tcp_nodelay, move |_remote| {
             let services = Arc::clone(&port_services);
@@ -634,6 +665,11 @@ impl LocalA2iHandle {
         self.a2i_server
             .as_ref()
             .map_or(SocketAddr::from(([0, 0, 0, 0], 0)), ServerHandle::addr)
+    }
+
+    /// The worker portal's URL (`http://<ip>:<port>/_local/portal/`).
+    pub fn portal_url(&self) -> String {
+        format!("{}{}/", self.a2i_endpoint(), crate::portal::PORTAL_PREFIX)
     }
 
     /// The S3 port's address.

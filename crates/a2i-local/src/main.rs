@@ -220,6 +220,7 @@ fn print_banner(local: &LocalA2iHandle) {
         println!("  strict:       StartHumanLoop needs an existing flow definition");
     }
     println!("  control:      {}/_local/health", local.a2i_endpoint());
+    println!("  portal:       {}", local.portal_url());
     println!("  S3:           {}", local.s3_endpoint());
     println!(
         "  Textract:     {} (AnalyzeDocument, replayed)",

@@ -7,6 +7,10 @@
 //! reviewer answers the loops (one by two workers who disagree), stops one and lets one
 //! expire; the real status handler writes a reviewed result for each, which is read back and
 //! shown. Anything that goes wrong on the way makes the demo fail with the reason.
+//!
+//! With `--interactive` the flow definition and its task UI (the shipped generic template)
+//! are created on a2i-local's control plane, and a person answers the loops in a2i-local's
+//! worker portal instead of the scripted reviewer; Ctrl-C stops the loops left.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -14,7 +18,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use a2i_local::{LocalA2iHandle, WorkerAnswer};
+use a2i_local::{LocalA2iHandle, LoopRecord, Resources, WorkerAnswer};
 use a2i_review::config::{StartConfig, StatusConfig};
 use a2i_review::loop_input::LoopInput;
 use a2i_review::status::StatusOutcome;
@@ -35,6 +39,13 @@ pub const RESULTS_PREFIX: &str = "reviewed/";
 /// The flow definition every loop is started on.
 pub const FLOW_DEFINITION_ARN: &str =
     "arn:aws:sagemaker:us-east-1:111122223333:flow-definition/a2i-review-demo";
+
+/// The flow definition's name (the last part of [`FLOW_DEFINITION_ARN`]).
+pub const FLOW_DEFINITION_NAME: &str = "a2i-review-demo";
+/// The task UI the interactive demo creates, with the shipped generic template.
+pub const TASK_UI_NAME: &str = "a2i-review-generic";
+/// The shipped generic worker template.
+pub const GENERIC_TEMPLATE: &str = include_str!("../../../worker-templates/generic.liquid.html");
 
 /// Longest "why flagged" shown in the table; the reviewed result has every reason in full.
 const WHY_CHARS: usize = 72;
@@ -207,6 +218,8 @@ pub struct DemoOptions {
     /// Keep the loops and S3 objects in this directory (which must be new or empty) instead
     /// of a temp directory removed at the end, to look at the results afterwards.
     pub data_dir: Option<PathBuf>,
+    /// A person answers the loops in the worker portal (the demo waits for them).
+    pub interactive: bool,
 }
 
 /// Runs the demo and prints its story and tables to `out`.
@@ -215,8 +228,8 @@ pub async fn run(options: &DemoOptions, out: &mut dyn Write) -> Result<DemoRepor
     if let Some(dir) = &options.data_dir {
         check_data_dir(dir)?;
     }
-    let pipeline = build(options.data_dir.clone()).await?;
-    let result = drive(&pipeline, out).await;
+    let pipeline = build(options.data_dir.clone(), options.interactive).await?;
+    let result = drive(&pipeline, options.interactive, out).await;
     pipeline.shutdown().await;
     let report = result?;
     match &options.data_dir {
@@ -254,7 +267,7 @@ fn check_data_dir(dir: &Path) -> Result<(), DemoError> {
 }
 
 /// Starts a2i-local and the handlers, configured as the sample deployments would be.
-async fn build(data_dir: Option<PathBuf>) -> Result<Pipeline, DemoError> {
+async fn build(data_dir: Option<PathBuf>, interactive: bool) -> Result<Pipeline, DemoError> {
     let status = StatusConfig::from_lookup(|name| match name {
         "RESULTS_BUCKET" => Some(RESULTS_BUCKET.to_owned()),
         "RESULTS_PREFIX" => Some(RESULTS_PREFIX.to_owned()),
@@ -287,10 +300,73 @@ async fn build(data_dir: Option<PathBuf>) -> Result<Pipeline, DemoError> {
     if let Some(dir) = data_dir {
         builder = builder.local(|local| local.data_dir(dir));
     }
+    if interactive {
+        builder = builder.local(|local| {
+            local
+                .resources(demo_resources())
+                .reviewed_results(std::sync::Arc::new(reviewed_result_of))
+        });
+    }
     Ok(builder.start().await?)
 }
 
-async fn drive(pipeline: &Pipeline, out: &mut dyn Write) -> Result<DemoReport, DemoError> {
+/// The task UI and flow definition of the interactive demo, created on the control plane at
+/// start (through the same validation as CreateHumanTaskUi / CreateFlowDefinition).
+fn demo_resources() -> Resources {
+    Resources::new()
+        .human_task_ui(TASK_UI_NAME, GENERIC_TEMPLATE)
+        .flow_definition(json!({
+            "FlowDefinitionName": FLOW_DEFINITION_NAME,
+            "HumanLoopConfig": {
+                "HumanTaskUiName": TASK_UI_NAME,
+                "WorkteamArn": "arn:aws:sagemaker:us-east-1:111122223333:workteam/private-crowd/a2i-review-demo",
+                "TaskTitle": "Review a flagged inference result",
+                "TaskDescription": "An activation condition flagged this item: check it and decide.",
+                "TaskKeywords": ["review", "demo"],
+                "TaskCount": 1,
+                "TaskTimeLimitInSeconds": 600
+            },
+            "OutputConfig": {"S3OutputPath": OUTPUT_PATH},
+            "RoleArn": "arn:aws:iam::111122223333:role/a2i-review-demo"
+        }))
+}
+
+/// Where the status handler writes a completed loop's reviewed result.
+fn reviewed_result_of(record: &LoopRecord) -> Option<(String, String)> {
+    let input: Value = serde_json::from_str(&record.input_content).ok()?;
+    let parts = a2i_review::status::LoopInputParts::from_input_content(Some(&input));
+    let name = a2i_review::status::LoopName::parse(&record.name).ok()?;
+    Some((
+        RESULTS_BUCKET.to_owned(),
+        a2i_review::status::result_key(RESULTS_PREFIX, parts.source.as_ref(), &name),
+    ))
+}
+
+/// Waits until no loop waits for review, or Ctrl-C; returns the loops left.
+async fn wait_for_people(local: &LocalA2iHandle) -> Vec<String> {
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    loop {
+        let left: Vec<String> = local
+            .pending()
+            .into_iter()
+            .map(|p| p.human_loop_name)
+            .collect();
+        if left.is_empty() {
+            return left;
+        }
+        tokio::select! {
+            _ = &mut ctrl_c => return left,
+            _ = tokio::time::sleep(std::time::Duration::from_millis(300)) => {}
+        }
+    }
+}
+
+async fn drive(
+    pipeline: &Pipeline,
+    interactive: bool,
+    out: &mut dyn Write,
+) -> Result<DemoReport, DemoError> {
     let local = pipeline.local();
     writeln!(
         out,
@@ -313,6 +389,38 @@ async fn drive(pipeline: &Pipeline, out: &mut dyn Write) -> Result<DemoReport, D
 
     let waiting = waiting_loops(local)?;
     let mut tally = Tally::default();
+    if interactive {
+        writeln!(
+            out,
+            "\n{} loops wait for review. Answer them in the worker portal:\n\n    {}\n\n(pick a worker name, \"Start working\", answer, submit; Ctrl-C stops the loops left)",
+            waiting.len(),
+            local.portal_url()
+        )?;
+        out.flush()?;
+        let left = wait_for_people(local).await;
+        for name in &left {
+            review(pipeline, name, Action::Stop, &mut tally).await?;
+        }
+        local.settled().await;
+        fail_on_problems(pipeline)?;
+        writeln!(
+            out,
+            "\n2. People answered {} loops in the worker portal{}.",
+            waiting.len() - left.len(),
+            if left.is_empty() {
+                String::new()
+            } else {
+                format!("; Ctrl-C stopped {}", left.len())
+            }
+        )?;
+        writeln!(
+            out,
+            "   Each status-change event ran the status handler, which wrote a reviewed result:\n"
+        )?;
+        let rows = review_rows(pipeline, &waiting).await?;
+        write_review_table(out, &rows)?;
+        return Ok(DemoReport { objects, rows });
+    }
     let mut nth_of_kind: BTreeMap<&str, usize> = BTreeMap::new();
     for loop_ in &waiting {
         let nth = nth_of_kind.entry(loop_.kind).or_default();

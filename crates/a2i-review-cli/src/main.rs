@@ -57,6 +57,11 @@ struct DemoArgs {
     /// afterwards; a temp directory, removed at the end, otherwise.
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
+    /// Stop after starting the loops, print the worker portal's URL and wait until a person
+    /// has answered them all in a browser (Ctrl-C stops the loops left), then show the
+    /// reviewed results.
+    #[arg(long)]
+    interactive: bool,
 }
 
 /// The names `--format` accepts: those of the handler's `DOCUMENT_FORMAT`.
@@ -152,6 +157,7 @@ async fn main() -> ExitCode {
 async fn run_demo(args: DemoArgs) -> Result<(), Failure> {
     let options = demo::DemoOptions {
         data_dir: args.data_dir,
+        interactive: args.interactive,
     };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();

@@ -577,6 +577,7 @@ async fn the_demo_refuses_a_data_dir_from_an_earlier_run() {
     let err = demo::run(
         &DemoOptions {
             data_dir: Some(dir.path().to_owned()),
+            ..DemoOptions::default()
         },
         &mut Vec::new(),
     )
@@ -593,6 +594,7 @@ async fn a_demo_kept_in_a_data_dir_is_served_again_with_its_results_and_loops() 
     let report = demo::run(
         &DemoOptions {
             data_dir: Some(dir.clone()),
+            ..DemoOptions::default()
         },
         &mut out,
     )

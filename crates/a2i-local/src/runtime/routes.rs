@@ -39,6 +39,8 @@ pub struct PortServices {
     pub sagemaker: Arc<SageMakerApi>,
     /// The built-in task types (`Textract.*`, `RekognitionService.*`).
     pub builtin: Arc<BuiltinContext>,
+    /// The worker portal (`/_local/portal/`).
+    pub portal: Arc<crate::portal::Portal>,
 }
 
 /// The awsJson service a request is for: `POST /` with `X-Amz-Target: <Prefix>.<Operation>`.
@@ -171,6 +173,10 @@ pub async fn handle(
         } else if method == Method::GET && path.starts_with(crate::sagemaker::TEMPLATE_PATH_PREFIX)
         {
             services.sagemaker.template(&path)
+        } else if path == crate::portal::PORTAL_PREFIX
+            || path.starts_with(&format!("{}/", crate::portal::PORTAL_PREFIX))
+        {
+            crate::portal::handle(&services.portal, request).await
         } else if path == CONTROL_PREFIX || path.starts_with("/_local/") {
             crate::control::handle(engine, request).await
         } else {
