@@ -18,7 +18,7 @@
 //! - **Delete** deletes the flow definition, waits until SageMaker no longer knows it
 //!   (deletion is asynchronous), then deletes the task UI. Something already gone is
 //!   success; so is the placeholder id of a Create that failed (nothing to delete).
-//! - **Answers**: every request is answered on its `ResponseURL` ([`response`]), `FAILED` with
+//! - **Answers**: every request is answered on its `ResponseURL` ([`response`](mod@response)), `FAILED` with
 //!   a reason naming the property or the call and the service's error (quoted values
 //!   withheld, never the template), including when the work would overrun the function's
 //!   time: [`Provisioner::answer`] stops in time to answer.

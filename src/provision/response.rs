@@ -111,7 +111,7 @@ impl Responder {
     /// PUTs `response` to `url` with an empty `Content-Type`, as CloudFormation's pre-signed
     /// S3 URL requires (a content type that was not signed fails with
     /// `SignatureDoesNotMatch`). Retries a failed attempt (transport error, 5xx) until
-    /// [`PUT_ATTEMPTS`] or `deadline`.
+    /// `PUT_ATTEMPTS` or `deadline`.
     pub async fn send(
         &self,
         url: &str,

@@ -232,7 +232,8 @@ fn label_matches(leaf: &Map<String, Value>, label: &Value) -> bool {
 
 /// Every `<prefix>{Equals,LessThan,...}` parameter of the leaf holds for `value`.
 fn compare_all(leaf: &Map<String, Value>, prefix: &str, value: f64) -> bool {
-    let checks: [(&str, fn(f64, f64) -> bool); 5] = [
+    type Holds = fn(f64, f64) -> bool;
+    let checks: [(&str, Holds); 5] = [
         ("Equals", |v, t| v == t),
         ("LessThan", |v, t| v < t),
         ("LessThanEquals", |v, t| v <= t),

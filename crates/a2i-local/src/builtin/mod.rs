@@ -247,13 +247,10 @@ async fn analyse(
         Service::Rekognition => None,
     };
     let min_confidence = match (service, request.get("MinConfidence")) {
-        (Service::Rekognition, Some(v)) => {
-            let c = v
-                .as_f64()
-                .filter(|c| (0.0..=100.0).contains(c))
-                .ok_or_else(|| invalid("MinConfidence must be a number from 0 to 100"))?;
-            c
-        }
+        (Service::Rekognition, Some(v)) => v
+            .as_f64()
+            .filter(|c| (0.0..=100.0).contains(c))
+            .ok_or_else(|| invalid("MinConfidence must be a number from 0 to 100"))?,
         _ => 50.0,
     };
     let config = match request.get("HumanLoopConfig") {
