@@ -226,7 +226,11 @@ impl Function {
         };
 
         let init_timeout = running.function.init_timeout;
+        // Biased: a bootstrap that posts its init error and exits makes both branches ready at
+        // once, and the error is the better report (an unbiased select picks at random).
+        let mut init_error_rx = init_error_rx;
         tokio::select! {
+            biased;
             ready = ready_rx => {
                 // The sender lives in the server until the first `next`; losing it means the
                 // server task died, which only a panic could do.
@@ -234,15 +238,24 @@ impl Function {
                 running.init_duration = at.duration_since(spawned_at);
                 Ok(running)
             }
-            error = init_error_rx => {
+            error = &mut init_error_rx => {
                 let error = error.ok();
                 let report = running.finish().await;
                 Err(HarnessError::InitFailed { error, exit: report.exit, logs: report.logs })
             }
             status = running.child.wait() => {
                 let status = status.ok();
+                // The error may have been handed over just as the process exited.
+                let posted = init_error_rx.try_recv().ok();
                 let report = running.finish().await;
-                Err(HarnessError::Exited { during: "init", status, logs: report.logs })
+                match posted {
+                    Some(error) => Err(HarnessError::InitFailed {
+                        error: Some(error),
+                        exit: report.exit,
+                        logs: report.logs,
+                    }),
+                    None => Err(HarnessError::Exited { during: "init", status, logs: report.logs }),
+                }
             }
             () = tokio::time::sleep(init_timeout) => {
                 let report = running.finish().await;
