@@ -116,7 +116,8 @@ export REDRIVE_LOCAL_ENV="$WORK/local.env"
 export REDRIVE_SQS_ENDPOINT="http://127.0.0.1:$MOTO_PORT"
 export REDRIVE_LAMBDA_ENDPOINT="http://127.0.0.1:$WATCH_PORT"
 export REDRIVE_FLOW_DEFINITION_ARN="$FLOW"
-if ! cargo test --quiet --locked -p a2i-review-cli --test redrive -- --ignored --nocapture; then
+# --workspace: the feature set of `cargo test --workspace`, so nothing is compiled again.
+if ! cargo test --quiet --locked --workspace --test redrive -- --ignored --nocapture; then
   tail -n 40 "$WORK/watch.log" "$WORK/moto.log" "$WORK/serve.log" >&2 || true
   die "failed"
 fi
