@@ -20,6 +20,8 @@ use serde_json::{json, Value};
 /// The names the script configured the start function with (its env file).
 const INPUT: &str = "redrive-input";
 const CONFIG: &str = "redrive-config";
+/// The results bucket: the start function registers every loop there (`RESULTS_BUCKET`).
+const RESULTS: &str = "redrive-results";
 const CONDITIONS_KEY: &str = "conditions/every-item.json";
 const FUNCTION: &str = "start-handler";
 /// Written into every event: it must never show up in redrive's output.
@@ -239,7 +241,7 @@ async fn redrive_deletes_a_message_only_after_its_event_succeeded_and_leaves_fai
     let services = Services::get();
     let flow = env("REDRIVE_FLOW_DEFINITION_ARN");
     let (s3, a2i, clients) = (services.s3(), services.a2i(), services.redrive_clients());
-    for bucket in [INPUT, CONFIG] {
+    for bucket in [INPUT, CONFIG, RESULTS] {
         s3.create_bucket().bucket(bucket).send().await.unwrap();
     }
     let every_item = json!({"Conditions": [{"ConditionType": "Sampling",
