@@ -285,6 +285,8 @@ async fn build(data_dir: Option<PathBuf>, interactive: bool) -> Result<Pipeline,
             "FLOW_DEFINITION_ARN" => Some(FLOW_DEFINITION_ARN.to_owned()),
             "ACTIVATION_CONDITIONS" => Some(sample.conditions.to_owned()),
             "LOOP_NAME_PREFIX" => Some(sample.kind.to_owned()),
+            // The loop registry, so Stopped and Failed results sit next to their item too.
+            "RESULTS_BUCKET" => Some(RESULTS_BUCKET.to_owned()),
             _ => None,
         })
         .map_err(|source| DemoError::Config {
