@@ -4,6 +4,7 @@
 //! `lambda_runtime`. Module map:
 //!
 //! - [`aws`]: the shared AWS SDK configuration.
+//! - [`builtin`]: the built-in task types (`TASK_TYPE`) and the model answers stored for them.
 //! - [`config`]: every setting, read and validated once at cold start.
 //! - [`error`]: the one error model: which AWS failures are retryable, and the Lambda
 //!   `errorType` of every handler error.
@@ -24,6 +25,7 @@
 #![warn(missing_docs)]
 
 pub mod aws;
+pub mod builtin;
 pub use a2i_conditions as conditions;
 pub mod config;
 pub mod document;

@@ -18,6 +18,7 @@ use super::event::LoopName;
 use super::output::HumanAnswer;
 use super::time::{rfc3339, rfc3339_opt};
 use crate::loop_input::{ItemSource, LoopInput};
+use crate::source::ObjectRef;
 
 /// Version of the result document's layout; bumped on incompatible changes.
 pub const RESULT_SCHEMA_VERSION: u32 = 1;
@@ -64,11 +65,23 @@ impl FinalStatus {
 /// Every key ends in the loop's name, which A2I keeps unique per account and Region, so two
 /// loops never share a key, whatever their sources look like.
 pub fn result_key(prefix: &str, source: Option<&ItemSource>, loop_name: &LoopName) -> String {
-    let tail = format!("/{loop_name}.json");
-    let Some(source) = source else {
+    object_scoped_key(
+        prefix,
+        source.map(|s| &s.object),
+        &format!("{loop_name}.json"),
+    )
+}
+
+/// `{prefix}{bucket}/{key}/{leaf}` (or `{prefix}_no-source/{leaf}`), shortened as
+/// [`result_key`] describes; `leaf` must be at most 100 bytes (a loop name and a suffix).
+/// Reviewed results and stored model answers ([`crate::builtin::model_answer_key`]) share it,
+/// so an object's results, model answers and reviews sit under one listing.
+pub fn object_scoped_key(prefix: &str, object: Option<&ObjectRef>, leaf: &str) -> String {
+    let tail = format!("/{leaf}");
+    let Some(object) = object else {
         return format!("{prefix}{NO_SOURCE_SEGMENT}{tail}");
     };
-    let path = format!("{}/{}", source.object.bucket, source.object.key);
+    let path = format!("{}/{}", object.bucket, object.key);
     if prefix.len() + path.len() + tail.len() <= MAX_KEY_BYTES {
         return format!("{prefix}{path}{tail}");
     }
