@@ -636,9 +636,13 @@ fn page_from<'a, T: Clone + 'a>(
 ) -> Result<Page<T>, SageMakerError> {
     let mut matching: Vec<((i64, u64), &T)> = items
         .filter(|((ms, _), _)| {
-            let secs = *ms as f64 / 1000.0;
-            request.created_after.is_none_or(|a| secs >= a)
-                && request.created_before.is_none_or(|b| secs < b)
+            // Creation times are kept and answered in whole milliseconds; a bound a client
+            // read back from an answer comes in as epoch seconds through f64 and its own
+            // nanosecond type, a hair off the millisecond. Rounding the bound to the
+            // millisecond compares it with the time it was read from, not with that hair.
+            let to_ms = |secs: f64| (secs * 1000.0).round() as i64;
+            request.created_after.is_none_or(|a| *ms >= to_ms(a))
+                && request.created_before.is_none_or(|b| *ms < to_ms(b))
         })
         .collect();
     matching.sort_by_key(|(key, _)| *key);
@@ -960,5 +964,50 @@ mod tests {
         );
         foreign.next_token = Some("garbage".into());
         assert!(p.list_human_task_uis(&foreign).is_err());
+    }
+}
+
+#[cfg(test)]
+mod time_bounds {
+    use super::*;
+
+    fn request(after: Option<f64>, before: Option<f64>) -> ListRequest {
+        ListRequest {
+            created_after: after,
+            created_before: before,
+            sort_order: SortOrder::Ascending,
+            next_token: None,
+            max_results: 100,
+        }
+    }
+
+    fn names(after: Option<f64>, before: Option<f64>) -> Vec<&'static str> {
+        let items = [
+            ((1_764_463_537_122_i64, 0_u64), "a"),
+            ((1_764_463_537_123, 1), "b"),
+            ((1_764_463_537_124, 2), "c"),
+        ];
+        page_from(
+            None,
+            items.iter().map(|(k, v)| (*k, v)),
+            &request(after, before),
+            "HumanTaskUi",
+        )
+        .unwrap()
+        .items
+    }
+
+    #[test]
+    fn a_bound_read_back_from_an_answer_matches_its_own_millisecond_either_side_of_it() {
+        // What a client sends back after reading 1764463537.123 into a nanosecond type:
+        // a hair below or above the millisecond, depending on the float.
+        for bound in [
+            1_764_463_537.122_999_9,
+            1_764_463_537.123,
+            1_764_463_537.123_000_1,
+        ] {
+            assert_eq!(names(Some(bound), None), ["b", "c"], "after {bound}");
+            assert_eq!(names(None, Some(bound)), ["a"], "before {bound}");
+        }
     }
 }
