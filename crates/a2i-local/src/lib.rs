@@ -89,6 +89,14 @@
 //!   loops get output.json and the URI. The URI is shown only once the file exists (not while
 //!   InProgress). A flow definition's output bucket that does not exist yet is created when
 //!   the first output is written.
+//! - **Output of built-in loops**: a loop of a flow definition with a `HumanLoopRequestSource`
+//!   whose input is the built-in input (Textract / Rekognition with `HumanLoopConfig`) gets
+//!   output.json in the layout of the one real built-in output.json known (a Textract forms
+//!   loop): `aiServiceRequest`, `aiServiceResponse`, `humanTaskActivationConditionResults`,
+//!   `selectedAiServiceResponse` at the top level with `awsManagedHumanLoopRequestSource`,
+//!   `flowDefinitionArn`, `humanLoopName` and `humanAnswers`, and no `inputContent`. The
+//!   developer guide puts the four built-in members under `inputContent`; the real file wins
+//!   (see `output` and docs/built-in-task-types.md).
 //! - **ListHumanLoops**: default SortOrder is `Descending` (newest first, like SageMaker's
 //!   other list calls); default MaxResults is 100 (the model's maximum; the model gives no
 //!   default). `CreationTimeAfter` is inclusive, `CreationTimeBefore` exclusive, so the
@@ -183,7 +191,11 @@ mod static_flows;
 
 pub use arn::{ArnError, FlowDefinitionArn};
 pub use assets::{CROWD_ELEMENTS_JS, CROWD_ELEMENTS_PATH};
-pub use builtin::recorded::{RecordedAnalyses, RecordingError};
+pub use builtin::activation::{
+    evaluate as evaluate_builtin_activation, selected_response as builtin_selected_response,
+    Activation as BuiltinActivation,
+};
+pub use builtin::recorded::{RecordedAnalyses, RecordingError, Service as BuiltinService};
 pub use control::PendingLoop;
 pub use engine::{AnswerProgress, Ended, EngineError};
 pub use events::{DeliveryOutcome, RetryPolicy};
@@ -194,7 +206,9 @@ pub use local::{DEFAULT_ACCOUNT, DEFAULT_OUTPUT_PATH, DEFAULT_REGION, STATE_FILE
 pub use loops::{FailureCode, LoopPolicy, LoopRecord, LoopStatus};
 pub use loops::{LoopError, NewLoop};
 pub use loops::{IMPLICIT_AVAILABILITY_LIFETIME, IMPLICIT_TASK_COUNT, IMPLICIT_TASK_TIME_LIMIT};
-pub use output::{HumanAnswer, OutputDocument, S3Location, WorkerAnswer};
+pub use output::{
+    BuiltinOutputDocument, HumanAnswer, LoopOutput, OutputDocument, S3Location, WorkerAnswer,
+};
 pub use portal::{ReviewedResultLocator, PORTAL_PREFIX};
 pub use s3::{Credentials, EmbeddedS3, S3SetupError, WriteReceipt};
 pub use sagemaker::{
