@@ -589,15 +589,38 @@ fn demo_resources() -> Resources {
         }))
 }
 
-/// Where the status handler writes a completed loop's reviewed result.
+/// Where the status handler writes a completed loop's reviewed result: next to the item of
+/// a custom loop, next to the analysed object (as item 0) of a built-in one.
 fn reviewed_result_of(record: &LoopRecord) -> Option<(String, String)> {
     let input: Value = serde_json::from_str(&record.input_content).ok()?;
-    let parts = a2i_review::status::LoopInputParts::from_input_content(Some(&input));
     let name = a2i_review::status::LoopName::parse(&record.name).ok()?;
+    let source = match builtin_object(&input) {
+        Some(object) => Some(a2i_review::loop_input::ItemSource {
+            object,
+            item_index: 0,
+            line: None,
+        }),
+        None => a2i_review::status::LoopInputParts::from_input_content(Some(&input)).source,
+    };
     Some((
         RESULTS_BUCKET.to_owned(),
-        a2i_review::status::result_key(RESULTS_PREFIX, parts.source.as_ref(), &name),
+        a2i_review::status::result_key(RESULTS_PREFIX, source.as_ref(), &name),
     ))
+}
+
+/// The analysed object of a built-in loop's input (`aiServiceRequest.document.s3Object` or
+/// `.image.s3Object`); `None` for a custom loop's input.
+fn builtin_object(input: &Value) -> Option<a2i_review::source::ObjectRef> {
+    let request = input.get("aiServiceRequest")?;
+    let s3 = request
+        .pointer("/document/s3Object")
+        .or_else(|| request.pointer("/image/s3Object"))?;
+    Some(a2i_review::source::ObjectRef {
+        bucket: s3.get("bucket")?.as_str()?.to_owned(),
+        key: s3.get("name")?.as_str()?.to_owned(),
+        version_id: s3.get("version").and_then(Value::as_str).map(str::to_owned),
+        e_tag: None,
+    })
 }
 
 /// Waits until no loop waits for review, or Ctrl-C; returns the loops left.
@@ -866,15 +889,11 @@ fn builtin_loops(local: &LocalA2iHandle) -> Result<Vec<BuiltinWaiting>, DemoErro
         else {
             continue;
         };
-        let request = &p.input_content["aiServiceRequest"];
-        let key = request
-            .pointer("/document/s3Object/name")
-            .or_else(|| request.pointer("/image/s3Object/name"))
-            .and_then(Value::as_str)
-            .ok_or_else(|| DemoError::ForeignLoop {
-                loop_name: p.human_loop_name.clone(),
-                detail: "its input has no aiServiceRequest document or image S3 object".to_owned(),
-            })?;
+        let object = builtin_object(&p.input_content).ok_or_else(|| DemoError::ForeignLoop {
+            loop_name: p.human_loop_name.clone(),
+            detail: "its input has no aiServiceRequest document or image S3 object".to_owned(),
+        })?;
+        let key = object.key.as_str();
         waiting.push(BuiltinWaiting {
             name: p.human_loop_name.clone(),
             route: *route,
