@@ -538,7 +538,7 @@ async fn build(data_dir: Option<PathBuf>, interactive: bool) -> Result<Pipeline,
 /// The raw-media flow definitions and their task UIs: A2I never registers a built-in flow
 /// definition implicitly (its request source and conditions matter), so they are created on
 /// the control plane at start, as `sam deploy` would create them.
-fn builtin_resources() -> Resources {
+pub fn builtin_resources() -> Resources {
     let mut resources = Resources::new();
     for route in RAW_ROUTES {
         let request_source = route.task_type.request_source().unwrap_or_default();
