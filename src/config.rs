@@ -4,6 +4,7 @@
 //! rule it breaks. Reading goes through a lookup function so tests never touch the process
 //! environment.
 
+use crate::builtin::TaskType;
 use crate::conditions::{ActivationConditions, ConditionError};
 use crate::source::parse_s3_uri;
 
@@ -51,9 +52,31 @@ pub enum DocumentFormat {
     JsonLines,
 }
 
+/// A Textract `AnalyzeDocument` feature the raw-media mode asks for (`TEXTRACT_FEATURE_TYPES`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextractFeature {
+    /// `FORMS`: key-value pairs, what the built-in task type reviews (always asked for).
+    Forms,
+    /// `TABLES`: tables and cells, returned with the answer and stored with it.
+    Tables,
+}
+
+impl TextractFeature {
+    /// The `FeatureTypes` value on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Forms => "FORMS",
+            Self::Tables => "TABLES",
+        }
+    }
+}
+
 /// Where the condition document comes from.
 #[derive(Debug, Clone)]
 pub enum ConditionsSource {
+    /// A built-in task type (`TASK_TYPE` other than `custom`): the flow definition's
+    /// `HumanLoopActivationConditions` decide, A2I evaluates them; the function holds none.
+    FlowDefinition,
     /// Given inline in `ACTIVATION_CONDITIONS`, already validated.
     Inline(ActivationConditions),
     /// An `s3://bucket/key` URI, read (and validated) at cold start.
@@ -68,11 +91,21 @@ pub enum ConditionsSource {
 /// Settings of the start handler.
 #[derive(Debug, Clone)]
 pub struct StartConfig {
+    /// `TASK_TYPE`: what an upload is: a document of inference results (`custom`, the
+    /// default) or a raw document or image for a built-in task type.
+    pub task_type: TaskType,
+    /// `TEXTRACT_FEATURE_TYPES` (`textract-forms` only): the `FeatureTypes` sent to
+    /// `AnalyzeDocument`; always holds `FORMS`. Empty in the other modes.
+    pub textract_feature_types: Vec<TextractFeature>,
+    /// `RESULTS_PREFIX`: key prefix of reviewed results, where the raw-media mode stores each
+    /// object's model answer (default `reviewed/`, as the status function's).
+    pub results_prefix: String,
     /// `FLOW_DEFINITION_ARN`: the flow definition every loop is started on.
     pub flow_definition_arn: String,
     /// `CONTENT_CLASSIFIERS`: sent with every loop; empty unless configured.
     pub content_classifiers: Vec<ContentClassifier>,
-    /// `ACTIVATION_CONDITIONS`: which items need a review.
+    /// `ACTIVATION_CONDITIONS`: which items need a review ([`ConditionsSource::FlowDefinition`]
+    /// in a built-in mode).
     pub conditions: ConditionsSource,
     /// `LOOP_NAME_PREFIX`: readable start of every loop name.
     pub loop_name_prefix: Option<String>,
@@ -85,8 +118,9 @@ pub struct StartConfig {
     /// `MEDIA_PATH`: JSONPath to the `s3://` URI of an item's media (`task.input.media`).
     pub media_path: Option<serde_json_path::JsonPath>,
     /// `RESULTS_BUCKET`: the loop registry's bucket (the status function's results bucket).
-    /// Optional: without it no loop is registered, and the results of `Failed` and `Stopped`
-    /// loops go to `_no-source` instead of next to their item.
+    /// Optional for `custom`: without it no loop is registered, and the results of `Failed`
+    /// and `Stopped` loops go to `_no-source` instead of next to their item. Required in a
+    /// built-in mode (model answers and registrations go there).
     pub results_bucket: Option<String>,
     /// `REGISTRY_PREFIX`: key prefix of loop registrations (default `loops/`).
     pub registry_prefix: String,
@@ -220,6 +254,16 @@ impl StartConfig {
 
     /// Reads the start handler's settings through `lookup`.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let task_type = match read(&lookup, "TASK_TYPE") {
+            None => TaskType::Custom,
+            Some(raw) => raw.trim().parse::<TaskType>().map_err(|_| {
+                invalid(
+                    "TASK_TYPE",
+                    &raw,
+                    "it must be one of custom, textract-forms, rekognition-moderation",
+                )
+            })?,
+        };
         let flow_definition_arn = required(&lookup, "FLOW_DEFINITION_ARN")?;
         check_flow_definition_arn(&flow_definition_arn)
             .map_err(|rule| invalid("FLOW_DEFINITION_ARN", &flow_definition_arn, rule))?;
@@ -229,8 +273,42 @@ impl StartConfig {
             Some(raw) => parse_classifiers(&raw)?,
         };
 
-        let raw_conditions = required(&lookup, "ACTIVATION_CONDITIONS")?;
-        let conditions = parse_conditions_source(&raw_conditions)?;
+        if task_type.is_builtin() {
+            // The flow definition holds the conditions, and an upload is one raw object: a
+            // setting of the custom path would be silently ignored, so it is refused.
+            for (variable, why) in [
+                ("ACTIVATION_CONDITIONS", "the flow definition's HumanLoopActivationConditions decide which objects get a loop, and A2I evaluates them"),
+                ("ITEMS_PATH", "an upload is one raw document or image, not a document of items"),
+                ("DOCUMENT_FORMAT", "an upload is one raw document or image, not a document of items"),
+                ("MEDIA_PATH", "the uploaded object itself is what reviewers see"),
+            ] {
+                if let Some(raw) = read(&lookup, variable) {
+                    return Err(invalid(
+                        variable,
+                        &raw,
+                        format!("it must be unset with TASK_TYPE={task_type}: {why}"),
+                    ));
+                }
+            }
+        }
+        let conditions = if task_type.is_builtin() {
+            ConditionsSource::FlowDefinition
+        } else {
+            let raw_conditions = required(&lookup, "ACTIVATION_CONDITIONS")?;
+            parse_conditions_source(&raw_conditions)?
+        };
+        let textract_feature_types = match (task_type, read(&lookup, "TEXTRACT_FEATURE_TYPES")) {
+            (TaskType::TextractForms, None) => vec![TextractFeature::Forms],
+            (TaskType::TextractForms, Some(raw)) => parse_feature_types(&raw)?,
+            (_, None) => Vec::new(),
+            (other, Some(raw)) => {
+                return Err(invalid(
+                    "TEXTRACT_FEATURE_TYPES",
+                    &raw,
+                    format!("it applies to TASK_TYPE=textract-forms only, not {other}"),
+                ))
+            }
+        };
 
         let loop_name_prefix = match read(&lookup, "LOOP_NAME_PREFIX") {
             None => None,
@@ -266,12 +344,27 @@ impl StartConfig {
         let media_path = read(&lookup, "MEDIA_PATH")
             .map(|raw| parse_path("MEDIA_PATH", &raw, "$.image"))
             .transpose()?;
-        let results_bucket = read(&lookup, "RESULTS_BUCKET")
-            .map(|b| bucket_name(&b).map(|()| b))
-            .transpose()?;
+        let results_bucket = if task_type.is_builtin() {
+            let bucket = required(&lookup, "RESULTS_BUCKET").map_err(|e| ConfigError {
+                rule: format!(
+                    "it is required with TASK_TYPE={task_type}: model answers and loop registrations are written there"
+                ),
+                ..e
+            })?;
+            bucket_name(&bucket)?;
+            Some(bucket)
+        } else {
+            read(&lookup, "RESULTS_BUCKET")
+                .map(|b| bucket_name(&b).map(|()| b))
+                .transpose()?
+        };
+        let results_prefix = key_prefix(&lookup, "RESULTS_PREFIX", DEFAULT_RESULTS_PREFIX)?;
         let registry_prefix = key_prefix(&lookup, "REGISTRY_PREFIX", DEFAULT_REGISTRY_PREFIX)?;
 
         Ok(Self {
+            task_type,
+            textract_feature_types,
+            results_prefix,
             flow_definition_arn,
             content_classifiers,
             conditions,
@@ -284,6 +377,36 @@ impl StartConfig {
             registry_prefix,
         })
     }
+}
+
+/// Parses `TEXTRACT_FEATURE_TYPES`: a comma list of `FORMS` and `TABLES` holding `FORMS`
+/// (the built-in task type reviews form key-value pairs), duplicates dropped.
+fn parse_feature_types(raw: &str) -> Result<Vec<TextractFeature>, ConfigError> {
+    let mut out = Vec::new();
+    for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let feature = match part {
+            "FORMS" => TextractFeature::Forms,
+            "TABLES" => TextractFeature::Tables,
+            _ => {
+                return Err(invalid(
+                    "TEXTRACT_FEATURE_TYPES",
+                    raw,
+                    format!("{part:?} is not a feature type; use a comma list of FORMS, TABLES"),
+                ))
+            }
+        };
+        if !out.contains(&feature) {
+            out.push(feature);
+        }
+    }
+    if !out.contains(&TextractFeature::Forms) {
+        return Err(invalid(
+            "TEXTRACT_FEATURE_TYPES",
+            raw,
+            "it must contain FORMS: the built-in task type AWS/Textract/AnalyzeDocument/Forms/V1 reviews form key-value pairs",
+        ));
+    }
+    Ok(out)
 }
 
 /// Parses an `ITEMS_PATH` value: an RFC 9535 JSONPath such as `$.items` (surrounding blanks
@@ -716,6 +839,103 @@ mod tests {
         let e = start(&[("ACTIVATION_CONDITIONS", "{not json")]).unwrap_err();
         assert_eq!(e.variable, "ACTIVATION_CONDITIONS");
         assert!(e.rule.contains("invalid condition document"), "{e}");
+    }
+
+    fn builtin(extra: &[(&str, &str)]) -> Result<StartConfig, ConfigError> {
+        let mut map: HashMap<&str, &str> = HashMap::from([
+            ("FLOW_DEFINITION_ARN", ARN),
+            ("TASK_TYPE", "textract-forms"),
+            ("RESULTS_BUCKET", "results"),
+        ]);
+        map.extend(extra.iter().copied());
+        let pairs: Vec<_> = map.into_iter().collect();
+        StartConfig::from_lookup(env(&pairs))
+    }
+
+    #[test]
+    fn the_task_type_defaults_to_custom_and_unknown_ones_are_refused() {
+        let c = start(&[]).unwrap();
+        assert_eq!(c.task_type, TaskType::Custom);
+        assert!(c.textract_feature_types.is_empty());
+        assert_eq!(c.results_prefix, DEFAULT_RESULTS_PREFIX);
+        assert_eq!(
+            start(&[("TASK_TYPE", " custom ")]).unwrap().task_type,
+            TaskType::Custom
+        );
+        let e = start(&[("TASK_TYPE", "textract")]).unwrap_err();
+        assert_eq!(e.variable, "TASK_TYPE");
+        assert!(
+            e.rule
+                .contains("custom, textract-forms, rekognition-moderation"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_built_in_mode_needs_a_results_bucket_and_no_condition_settings() {
+        let c = builtin(&[]).unwrap();
+        assert_eq!(c.task_type, TaskType::TextractForms);
+        assert!(matches!(c.conditions, ConditionsSource::FlowDefinition));
+        assert_eq!(c.textract_feature_types, [TextractFeature::Forms]);
+        assert_eq!(c.results_bucket.as_deref(), Some("results"));
+        let c = builtin(&[
+            ("TASK_TYPE", "rekognition-moderation"),
+            ("RESULTS_PREFIX", "answers/"),
+        ])
+        .unwrap();
+        assert_eq!(c.task_type, TaskType::RekognitionModeration);
+        assert!(c.textract_feature_types.is_empty());
+        assert_eq!(c.results_prefix, "answers/");
+
+        let e = builtin(&[("RESULTS_BUCKET", "")]).unwrap_err();
+        assert_eq!(e.variable, "RESULTS_BUCKET");
+        assert!(
+            e.rule.contains("required with TASK_TYPE=textract-forms"),
+            "{e}"
+        );
+        for variable in [
+            "ACTIVATION_CONDITIONS",
+            "ITEMS_PATH",
+            "DOCUMENT_FORMAT",
+            "MEDIA_PATH",
+        ] {
+            let e = builtin(&[(variable, "x")]).unwrap_err();
+            assert_eq!(e.variable, variable);
+            assert!(
+                e.rule
+                    .starts_with("it must be unset with TASK_TYPE=textract-forms"),
+                "{e}"
+            );
+        }
+        let e = builtin(&[("ACTIVATION_CONDITIONS", CONDS)]).unwrap_err();
+        assert!(e.rule.contains("flow definition"), "{e}");
+    }
+
+    #[test]
+    fn textract_feature_types_hold_forms_and_apply_to_textract_only() {
+        let c = builtin(&[("TEXTRACT_FEATURE_TYPES", " TABLES, FORMS ,TABLES")]).unwrap();
+        assert_eq!(
+            c.textract_feature_types,
+            [TextractFeature::Tables, TextractFeature::Forms]
+        );
+        for (bad, rule) in [
+            ("TABLES", "must contain FORMS"),
+            ("FORMS,QUERIES", "\"QUERIES\" is not a feature type"),
+            ("forms", "\"forms\" is not a feature type"),
+        ] {
+            let e = builtin(&[("TEXTRACT_FEATURE_TYPES", bad)]).unwrap_err();
+            assert_eq!(e.variable, "TEXTRACT_FEATURE_TYPES");
+            assert!(e.rule.contains(rule), "{bad}: {e}");
+        }
+        let e = builtin(&[
+            ("TASK_TYPE", "rekognition-moderation"),
+            ("TEXTRACT_FEATURE_TYPES", "FORMS"),
+        ])
+        .unwrap_err();
+        assert_eq!(e.variable, "TEXTRACT_FEATURE_TYPES");
+        assert!(e.rule.contains("textract-forms only"), "{e}");
+        let e = start(&[("TEXTRACT_FEATURE_TYPES", "FORMS")]).unwrap_err();
+        assert_eq!(e.variable, "TEXTRACT_FEATURE_TYPES");
     }
 
     #[test]

@@ -28,7 +28,8 @@ pub const MAX_SERVICE_MESSAGE_CHARS: usize = 300;
 ///
 /// Throttling (the SDK's own throttling list, plus S3's `SlowDown`), transient server
 /// conditions (S3 answers `RequestTimeout` with HTTP 400), and A2I's quota of active loops
-/// (`ServiceQuotaExceededException`, HTTP 402), which frees up as reviewers finish.
+/// (`ServiceQuotaExceededException`, HTTP 402; Textract and Rekognition say
+/// `HumanLoopQuotaExceededException` for the same quota), which frees up as reviewers finish.
 pub const RETRYABLE_CODES: &[&str] = &[
     "Throttling",
     "ThrottlingException",
@@ -48,6 +49,7 @@ pub const RETRYABLE_CODES: &[&str] = &[
     "ServiceUnavailable",
     "ServiceUnavailableException",
     "ServiceQuotaExceededException",
+    "HumanLoopQuotaExceededException",
 ];
 
 /// Where an AWS call failed.
@@ -392,6 +394,7 @@ mod tests {
             (503, "", true),
             (504, "GatewayTimeout", true),
             (402, "ServiceQuotaExceededException", true),
+            (400, "HumanLoopQuotaExceededException", true),
             (403, "AccessDenied", false),
             (404, "NoSuchKey", false),
             (404, "NoSuchBucket", false),

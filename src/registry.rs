@@ -25,6 +25,11 @@
 //!   redelivered event writes the same bytes.
 //! - `restartOf` names the loop a restart replaced (`null` for loops of an upload), and
 //!   `generation` counts restarts (0 for loops of an upload).
+//! - `taskType` (after `generation`, only for a built-in task type: `textract-forms` or
+//!   `rekognition-moderation`) marks a loop A2I started from a Textract or Rekognition call;
+//!   its `inputSha256` is then the digest of the request sent to that service
+//!   (`crate::start`), `itemIndex` is 0 and `line` `null`. Custom loops have no `taskType`
+//!   member, so their bytes are those of earlier versions.
 //!
 //! Readers accept unknown members (later v1 additions) and refuse another `schema`.
 
@@ -34,6 +39,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncReadExt;
 
+use crate::builtin::TaskType;
 use crate::error::CallError;
 use crate::field_path::{from_value, PathError};
 use crate::loop_input::ItemSource;
@@ -114,6 +120,10 @@ pub struct LoopRegistration {
     pub restart_of: Option<String>,
     /// 0 for a loop of an upload; one more than the replaced loop's for a restart.
     pub generation: u32,
+    /// The built-in task type whose service call A2I started the loop from; `None` (and no
+    /// member) for a custom loop started with `StartHumanLoop`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_type: Option<TaskType>,
 }
 
 fn rfc3339<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
@@ -152,7 +162,15 @@ impl LoopRegistration {
             created_at,
             restart_of: None,
             generation: 0,
+            task_type: None,
         }
+    }
+
+    /// The same registration, for a loop A2I starts from a call of `task_type`'s service
+    /// (`None` for [`TaskType::Custom`]).
+    pub fn with_task_type(mut self, task_type: TaskType) -> Self {
+        self.task_type = task_type.is_builtin().then_some(task_type);
+        self
     }
 
     /// The registration of `new_loop_name`, a restart of this loop for the same item:
@@ -436,6 +454,26 @@ mod tests {
         assert_eq!(digest.len(), 64);
         assert_eq!(LoopRegistration::parse(text.as_bytes()).unwrap(), r);
         assert_eq!(registry_key("loops/", "docs-abc"), "loops/docs-abc.json");
+    }
+
+    #[test]
+    fn a_built_in_registration_says_its_task_type_and_a_custom_one_has_no_member() {
+        let custom = LoopRegistration::new("docs-abc", FLOW, &item(), "in", time());
+        let text = String::from_utf8(custom.to_json_bytes()).unwrap();
+        assert!(!text.contains("taskType"), "{text}");
+        assert_eq!(
+            custom.clone().with_task_type(TaskType::Custom).task_type,
+            None
+        );
+        let builtin = custom.with_task_type(TaskType::RekognitionModeration);
+        let text = String::from_utf8(builtin.to_json_bytes()).unwrap();
+        assert!(
+            text.ends_with(r#""generation":0,"taskType":"rekognition-moderation"}"#),
+            "{text}"
+        );
+        assert_eq!(LoopRegistration::parse(text.as_bytes()).unwrap(), builtin);
+        let restarted = builtin.restarted_as("docs-abc-r1", "in", time());
+        assert_eq!(restarted.task_type, Some(TaskType::RekognitionModeration));
     }
 
     #[test]

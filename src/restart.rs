@@ -9,9 +9,13 @@
 //! is accepted only when its digest is the registered one. A different digest means the
 //! conditions or the settings differ from those the loop was started with, and the input would
 //! not be the one the reviewer was meant to see: that is an error, not a silent change.
+//!
+//! A loop of a built-in task type (its registration has a `taskType`) is refused: A2I
+//! started it from a Textract or Rekognition answer, not from an input this app rendered.
 
 use futures::StreamExt;
 
+use crate::builtin::TaskType;
 use crate::conditions::{ActivationConditions, SliceError};
 use crate::config::DocumentFormat;
 use crate::document;
@@ -22,6 +26,17 @@ use crate::registry::{input_sha256, LoopRegistration};
 /// Why an item's input could not be rebuilt.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RebuildError {
+    /// The loop is of a built-in task type: A2I started it from a Textract or Rekognition
+    /// answer, which `StartHumanLoop` cannot reproduce.
+    #[error("the loop is of the built-in task type {task_type}: A2I started it from the service's answer, and StartHumanLoop cannot start such a loop again. Upload s3://{bucket}/{key} again as a new object version instead (the start function analyses it and A2I decides again; in a bucket without versioning identical bytes keep their ETag and so their loop name: copy the object under another key)")]
+    BuiltIn {
+        /// The registration's task type.
+        task_type: TaskType,
+        /// The object's bucket.
+        bucket: String,
+        /// The object's key.
+        key: String,
+    },
     /// The source object could not be read (gone, overwritten, no access).
     #[error("reading the source object s3://{bucket}/{key} failed: {call}")]
     Source {
@@ -81,6 +96,13 @@ pub async fn rebuild_input(
     items_path: Option<&serde_json_path::JsonPath>,
     media_path: Option<&serde_json_path::JsonPath>,
 ) -> Result<RenderedInput, RebuildError> {
+    if let Some(task_type) = registration.task_type.filter(|t| t.is_builtin()) {
+        return Err(RebuildError::BuiltIn {
+            task_type,
+            bucket: registration.source.bucket.clone(),
+            key: registration.source.key.clone(),
+        });
+    }
     let source = registration.item_source();
     let object = &source.object.clone();
     let index = source.item_index;

@@ -1069,9 +1069,12 @@ async fn a_textract_document_read_lean_gets_the_summary_and_loop_input_of_the_va
         )
         .await
         .unwrap();
-        assert!(handler.conditions().reads_only_form_pairs(), "{conditions}");
+        assert!(
+            handler.conditions().unwrap().reads_only_form_pairs(),
+            "{conditions}"
+        );
         // The Value path, as the handler took it for every item before.
-        let expected = handler.conditions().evaluate(&value).unwrap();
+        let expected = handler.conditions().unwrap().evaluate(&value).unwrap();
         assert_eq!(expected.flagged, flags, "{conditions}");
 
         let summary = handler.handle(&event).await.unwrap();
@@ -1124,9 +1127,10 @@ async fn a_textract_document_form_conditions_cannot_read_fails_as_on_the_value_p
     )
     .await
     .unwrap();
-    assert!(handler.conditions().reads_only_form_pairs());
+    assert!(handler.conditions().unwrap().reads_only_form_pairs());
     let expected = handler
         .conditions()
+        .unwrap()
         .evaluate(&serde_json::from_str(body).unwrap())
         .unwrap_err();
     let summary = summary_of(handler.handle(&event).await);

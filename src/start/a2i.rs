@@ -76,7 +76,7 @@ pub(super) struct LoopFailure {
 
 /// How hard a lookup tries.
 #[derive(Clone, Copy)]
-enum Attempts {
+pub(super) enum Attempts {
     /// One attempt: the lookup before a start (see the module docs).
     One,
     /// The client's retry policy: confirming a conflict, where the answer decides the outcome.
@@ -84,9 +84,14 @@ enum Attempts {
 }
 
 /// What `DescribeHumanLoop` says about a name.
-enum Existing {
+pub(super) enum Existing {
     /// A loop of this name exists on our flow definition.
-    Ours { status: String },
+    Ours {
+        /// `InProgress`, `Completed`, … (`Unknown` when the answer had none).
+        status: String,
+        /// The loop's ARN, when the answer had one.
+        arn: Option<String>,
+    },
     /// The name belongs to a loop of another flow definition.
     Foreign { flow_definition_arn: String },
     /// No loop has this name.
@@ -114,6 +119,11 @@ impl LoopStarter {
         &self.flow_definition_arn
     }
 
+    /// The content classifiers sent with every loop.
+    pub(super) fn content_classifiers(&self) -> &[ContentClassifier] {
+        &self.content_classifiers
+    }
+
     /// Makes sure the loop `name` exists, starting it with `content` when it does not.
     /// `before_start` runs (once) right before `StartHumanLoop` is sent, never for a loop that
     /// is known to exist: the loop registry is written there, and when it fails no loop is
@@ -125,7 +135,7 @@ impl LoopStarter {
         before_start: impl std::future::Future<Output = Result<(), LoopFailure>>,
     ) -> Result<LoopStart, LoopFailure> {
         match self.existing_loop(name, Attempts::One).await {
-            Existing::Ours { status } => return Ok(LoopStart::AlreadyStarted { status }),
+            Existing::Ours { status, .. } => return Ok(LoopStart::AlreadyStarted { status }),
             Existing::Foreign {
                 flow_definition_arn,
             } => return Err(name_taken(name, &flow_definition_arn)),
@@ -150,7 +160,7 @@ impl LoopStarter {
         );
         if conflict || validation {
             match self.existing_loop(name, Attempts::Retried).await {
-                Existing::Ours { status } => return Ok(LoopStart::AlreadyStarted { status }),
+                Existing::Ours { status, .. } => return Ok(LoopStart::AlreadyStarted { status }),
                 Existing::Foreign {
                     flow_definition_arn,
                 } => return Err(name_taken(name, &flow_definition_arn)),
@@ -202,7 +212,8 @@ impl LoopStarter {
         request
     }
 
-    async fn existing_loop(&self, name: &str, attempts: Attempts) -> Existing {
+    /// What A2I knows of the loop `name` (the raw-media mode's lookups go through here too).
+    pub(super) async fn existing_loop(&self, name: &str, attempts: Attempts) -> Existing {
         let request = self.a2i.describe_human_loop().human_loop_name(name);
         let answer = match attempts {
             Attempts::Retried => request.send().await,
@@ -219,6 +230,7 @@ impl LoopStarter {
                         .human_loop_status()
                         .map_or("Unknown", |s| s.as_str())
                         .to_owned(),
+                    arn: out.human_loop_arn().map(str::to_owned),
                 }
             }
             Ok(out) => Existing::Foreign {
@@ -235,7 +247,7 @@ impl LoopStarter {
     }
 }
 
-fn name_taken(name: &str, flow_definition_arn: &str) -> LoopFailure {
+pub(super) fn name_taken(name: &str, flow_definition_arn: &str) -> LoopFailure {
     LoopFailure {
         reason: format!("loop name {name} is in use by flow definition {flow_definition_arn}"),
         retryable: false,

@@ -16,10 +16,16 @@
 //! invocation prints one EMF record ([`crate::metrics`]) and, while it runs, logs its progress
 //! every [`DEFAULT_PROGRESS_INTERVAL`].
 //!
+//! With `TASK_TYPE=textract-forms|rekognition-moderation` (the raw-media mode) an object is
+//! not read: it is one item, sent to Textract or Rekognition with a `HumanLoopConfig`, and A2I
+//! decides whether its loop starts (`builtin`).
+//!
 //! Files: this one holds the flow (event → objects → items); `object` reads objects,
-//! `a2i` makes sure a loop exists, `summary` is what an invocation reports.
+//! `a2i` makes sure a loop exists, `builtin` is the raw-media mode, `summary` is what an
+//! invocation reports.
 
 mod a2i;
+mod builtin;
 mod object;
 mod summary;
 
@@ -29,6 +35,7 @@ use futures::StreamExt;
 use serde_json::Value;
 use tracing::Instrument;
 
+use crate::builtin::TaskType;
 use crate::conditions::{ActivationConditions, EvaluationError, SliceError};
 use crate::config::{ConditionsSource, DocumentFormat, StartConfig};
 use crate::document::{Item, ItemFault};
@@ -40,6 +47,7 @@ use crate::s3_event::{self, CreatedObject, Notification, RecordOutcome};
 use crate::source::ObjectRef;
 
 use a2i::{LoopFailure, LoopStart, LoopStarter};
+pub use builtin::BuiltinClients;
 pub use object::InitError;
 pub use summary::{Failure, FailureKind, SkippedRecord, StartError, Summary, FAILURES_IN_MESSAGE};
 
@@ -50,7 +58,10 @@ pub const DEFAULT_PROGRESS_INTERVAL: Duration = Duration::from_secs(10);
 #[derive(Debug, Clone)]
 pub struct StartHandler {
     loops: LoopStarter,
-    conditions: ActivationConditions,
+    /// The custom path's conditions; `None` in the raw-media mode.
+    conditions: Option<ActivationConditions>,
+    /// The raw-media mode; `None` for custom uploads.
+    raw_media: Option<builtin::RawMedia>,
     loop_name_prefix: Option<String>,
     max_concurrency: usize,
     items_path: Option<serde_json_path::JsonPath>,
@@ -83,29 +94,73 @@ enum ItemOutcome {
 
 impl StartHandler {
     /// Builds the handler from validated settings, reading the condition document from S3
-    /// when `ACTIVATION_CONDITIONS` is an `s3://` URI.
+    /// when `ACTIVATION_CONDITIONS` is an `s3://` URI. A built-in `TASK_TYPE` needs the
+    /// Textract and Rekognition clients: [`StartHandler::with_builtin_clients`].
     pub async fn new(
         config: StartConfig,
         s3: aws_sdk_s3::Client,
         a2i: aws_sdk_sagemakera2iruntime::Client,
     ) -> Result<Self, InitError> {
+        Self::build(config, s3, a2i, None).await
+    }
+
+    /// [`StartHandler::new`] with the clients of the raw-media mode (used only when
+    /// `TASK_TYPE` is a built-in task type).
+    pub async fn with_builtin_clients(
+        config: StartConfig,
+        s3: aws_sdk_s3::Client,
+        a2i: aws_sdk_sagemakera2iruntime::Client,
+        clients: BuiltinClients,
+    ) -> Result<Self, InitError> {
+        Self::build(config, s3, a2i, Some(clients)).await
+    }
+
+    async fn build(
+        config: StartConfig,
+        s3: aws_sdk_s3::Client,
+        a2i: aws_sdk_sagemakera2iruntime::Client,
+        clients: Option<BuiltinClients>,
+    ) -> Result<Self, InitError> {
         let conditions = match config.conditions {
-            ConditionsSource::Inline(c) => c,
+            ConditionsSource::Inline(c) => Some(c),
             ConditionsSource::S3 { bucket, key } => {
-                object::load_conditions(&s3, bucket, key).await?
+                Some(object::load_conditions(&s3, bucket, key).await?)
             }
+            ConditionsSource::FlowDefinition => None,
+        };
+        let registry = config
+            .results_bucket
+            .clone()
+            .map(|bucket| Registry::new(s3.clone(), bucket, config.registry_prefix.clone()));
+        let raw_media = if config.task_type.is_builtin() {
+            let task_type = config.task_type;
+            let clients = clients.ok_or(InitError::BuiltinClientsMissing { task_type })?;
+            let (Some(bucket), Some(registry)) = (config.results_bucket.clone(), registry.clone())
+            else {
+                return Err(InitError::ResultsBucketMissing { task_type });
+            };
+            Some(builtin::RawMedia::new(
+                task_type,
+                config.textract_feature_types.clone(),
+                clients,
+                s3.clone(),
+                bucket,
+                config.results_prefix.clone(),
+                registry,
+            ))
+        } else {
+            None
         };
         Ok(Self {
             loops: LoopStarter::new(a2i, config.flow_definition_arn, config.content_classifiers),
             conditions,
+            raw_media,
             loop_name_prefix: config.loop_name_prefix,
             max_concurrency: config.max_concurrency,
             items_path: config.items_path,
             document_format: config.document_format,
             media_path: config.media_path,
-            registry: config
-                .results_bucket
-                .map(|bucket| Registry::new(s3.clone(), bucket, config.registry_prefix)),
+            registry,
             s3,
             metrics: MetricsSink::Off,
             progress_interval: DEFAULT_PROGRESS_INTERVAL,
@@ -126,9 +181,17 @@ impl StartHandler {
         self
     }
 
-    /// The activation conditions in force.
-    pub fn conditions(&self) -> &ActivationConditions {
-        &self.conditions
+    /// The activation conditions in force (`None` in the raw-media mode, where the flow
+    /// definition holds them).
+    pub fn conditions(&self) -> Option<&ActivationConditions> {
+        self.conditions.as_ref()
+    }
+
+    /// What an upload is (`TASK_TYPE`).
+    pub fn task_type(&self) -> TaskType {
+        self.raw_media
+            .as_ref()
+            .map_or(TaskType::Custom, |r| r.task_type)
     }
 
     /// Handles one invocation payload (an S3 event notification).
@@ -170,6 +233,9 @@ impl StartHandler {
         r.count("Items", summary.items);
         r.count("Flagged", summary.flagged);
         r.count("Skipped", summary.skipped);
+        if self.raw_media.is_some() {
+            r.count("Analysed", summary.analysed);
+        }
         r.count("Started", summary.started);
         r.count("AlreadyStarted", summary.already_started);
         r.count("Failed", summary.failed);
@@ -270,6 +336,18 @@ impl StartHandler {
     ) {
         let object = &created.object;
         summary.objects += 1;
+        let (Some(conditions), None) = (&self.conditions, &self.raw_media) else {
+            if let Some(raw) = &self.raw_media {
+                let name = loop_name(self.loop_name_prefix.as_deref(), object, 0);
+                let result = raw.process(&self.loops, created, &name).await;
+                summary.analysed += usize::from(result.analysed);
+                if let Some(results) = &result.results {
+                    progress.conditions.add(results);
+                }
+                tally(summary, result.outcome);
+            }
+            return;
+        };
         let items = match object::read_items(
             &self.s3,
             object,
@@ -293,7 +371,7 @@ impl StartHandler {
         let mut outcomes = items
             .map(|item| async move {
                 match item {
-                    Ok(item) => self.process_item(created, item).await,
+                    Ok(item) => self.process_item(created, conditions, item).await,
                     Err(fault) => (
                         ItemOutcome::Failed {
                             failure: fault_failure(object, fault),
@@ -319,30 +397,7 @@ impl StartHandler {
             if let Some(results) = results {
                 progress.conditions.add(&results);
             }
-            match outcome {
-                ItemOutcome::Skipped => {
-                    summary.items += 1;
-                    summary.skipped += 1;
-                }
-                ItemOutcome::Started => {
-                    summary.items += 1;
-                    summary.flagged += 1;
-                    summary.started += 1;
-                }
-                ItemOutcome::AlreadyStarted => {
-                    summary.items += 1;
-                    summary.flagged += 1;
-                    summary.already_started += 1;
-                }
-                ItemOutcome::Failed { failure, flagged } => {
-                    // A fault of the whole object (empty, not JSON, unreadable) has no item index
-                    // and is not an item.
-                    summary.items += usize::from(failure.item_index.is_some());
-                    summary.flagged += usize::from(flagged);
-                    summary.failed += 1;
-                    summary.failures.push(failure);
-                }
-            }
+            tally(summary, outcome);
         }
         // Completion order depends on the network; report failures in item order.
         summary
@@ -360,6 +415,7 @@ impl StartHandler {
     async fn process_item(
         &self,
         created: &CreatedObject,
+        conditions: &ActivationConditions,
         item: Item,
     ) -> (ItemOutcome, Option<Value>) {
         let object = &created.object;
@@ -389,7 +445,7 @@ impl StartHandler {
                 false,
             )
         };
-        let (evaluation, body) = match body.evaluate(&self.conditions) {
+        let (evaluation, body) = match body.evaluate(conditions) {
             Ok(judged) => judged,
             Err(SliceError::Evaluation(e)) => return (not_evaluable(e), None),
             // A whole document found not to be JSON: the object's fault, not an item's.
@@ -490,6 +546,34 @@ impl StartHandler {
                 tracing::error!(loop_name = %name, bucket = %object.bucket, key = %object.key, item_index = index, line, reason, retryable, error_kind = kind.as_str(), outcome = "failed", "human loop not started");
                 fail(kind, reason, Some(name), retryable)
             }
+        }
+    }
+}
+
+/// Counts one item's outcome in the summary.
+fn tally(summary: &mut Summary, outcome: ItemOutcome) {
+    match outcome {
+        ItemOutcome::Skipped => {
+            summary.items += 1;
+            summary.skipped += 1;
+        }
+        ItemOutcome::Started => {
+            summary.items += 1;
+            summary.flagged += 1;
+            summary.started += 1;
+        }
+        ItemOutcome::AlreadyStarted => {
+            summary.items += 1;
+            summary.flagged += 1;
+            summary.already_started += 1;
+        }
+        ItemOutcome::Failed { failure, flagged } => {
+            // A fault of the whole object (empty, not JSON, unreadable) has no item index
+            // and is not an item.
+            summary.items += usize::from(failure.item_index.is_some());
+            summary.flagged += usize::from(flagged);
+            summary.failed += 1;
+            summary.failures.push(failure);
         }
     }
 }

@@ -12,6 +12,18 @@ use super::summary::{Failure, FailureKind};
 /// The handler could not be built: the function must not take events.
 #[derive(Debug, thiserror::Error)]
 pub enum InitError {
+    /// A built-in `TASK_TYPE` without the Textract and Rekognition clients.
+    #[error("TASK_TYPE={task_type} needs the Textract and Rekognition clients: build the handler with StartHandler::with_builtin_clients")]
+    BuiltinClientsMissing {
+        /// The task type.
+        task_type: crate::builtin::TaskType,
+    },
+    /// A built-in `TASK_TYPE` without `RESULTS_BUCKET` (a config built by hand).
+    #[error("TASK_TYPE={task_type} needs RESULTS_BUCKET: model answers and loop registrations are written there")]
+    ResultsBucketMissing {
+        /// The task type.
+        task_type: crate::builtin::TaskType,
+    },
     /// `ACTIVATION_CONDITIONS` names an S3 object that could not be read.
     #[error("ACTIVATION_CONDITIONS: reading s3://{bucket}/{key} failed: {reason}")]
     ConditionsUnreadable {

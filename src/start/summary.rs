@@ -31,6 +31,10 @@ pub struct Summary {
     pub already_started: usize,
     /// Items no condition flagged.
     pub skipped: usize,
+    /// Raw-media mode: objects Textract or Rekognition answered in this invocation (their
+    /// model answers are stored); absent for custom uploads.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub analysed: usize,
     /// Items, objects and records that failed; see `failures`.
     pub failed: usize,
     /// Records naming an object version an earlier record of the same event named: not
@@ -110,11 +114,23 @@ pub enum FailureKind {
     A2iRetryable,
     /// A2I refused `StartHumanLoop` for good (validation, access).
     A2iRejected,
+    /// Raw-media mode: Textract or Rekognition failed for a reason a retry may clear
+    /// (throttling, `ProvisionedThroughputExceededException`, the loop quota, 5xx, timeouts).
+    ServiceRetryable,
+    /// Raw-media mode: Textract or Rekognition refused the call for good (access, an
+    /// unreadable S3 object, an invalid parameter, an unknown flow definition).
+    ServiceRejected,
+    /// Raw-media mode: the object is not a document or image the service takes (format,
+    /// size, a multi-page document for synchronous `AnalyzeDocument`).
+    UnsupportedMedia,
+    /// Raw-media mode: the model answer could not be checked or written (the loop, if any,
+    /// exists; a retry stores the answer without starting anything).
+    ModelAnswerWrite,
 }
 
 impl FailureKind {
     /// Every kind, in a fixed order.
-    pub const ALL: [FailureKind; 9] = [
+    pub const ALL: [FailureKind; 13] = [
         Self::InvalidRecord,
         Self::ObjectUnreadable,
         Self::InvalidDocument,
@@ -124,6 +140,10 @@ impl FailureKind {
         Self::LoopNameTaken,
         Self::A2iRetryable,
         Self::A2iRejected,
+        Self::ServiceRetryable,
+        Self::ServiceRejected,
+        Self::UnsupportedMedia,
+        Self::ModelAnswerWrite,
     ];
 
     /// The kind's name, as serialized.
@@ -138,6 +158,10 @@ impl FailureKind {
             Self::LoopNameTaken => "LoopNameTaken",
             Self::A2iRetryable => "A2iRetryable",
             Self::A2iRejected => "A2iRejected",
+            Self::ServiceRetryable => "ServiceRetryable",
+            Self::ServiceRejected => "ServiceRejected",
+            Self::UnsupportedMedia => "UnsupportedMedia",
+            Self::ModelAnswerWrite => "ModelAnswerWrite",
         }
     }
 }
