@@ -89,6 +89,14 @@
 //!   loops get output.json and the URI. The URI is shown only once the file exists (not while
 //!   InProgress). A flow definition's output bucket that does not exist yet is created when
 //!   the first output is written.
+//! - **Output of built-in loops**: a loop of a flow definition with a `HumanLoopRequestSource`
+//!   whose input is the built-in input (Textract / Rekognition with `HumanLoopConfig`) gets
+//!   output.json in the layout of the one real built-in output.json known (a Textract forms
+//!   loop): `aiServiceRequest`, `aiServiceResponse`, `humanTaskActivationConditionResults`,
+//!   `selectedAiServiceResponse` at the top level with `awsManagedHumanLoopRequestSource`,
+//!   `flowDefinitionArn`, `humanLoopName` and `humanAnswers`, and no `inputContent`. The
+//!   developer guide puts the four built-in members under `inputContent`; the real file wins
+//!   (see `output` and docs/built-in-task-types.md).
 //! - **ListHumanLoops**: default SortOrder is `Descending` (newest first, like SageMaker's
 //!   other list calls); default MaxResults is 100 (the model's maximum; the model gives no
 //!   default). `CreationTimeAfter` is inclusive, `CreationTimeBefore` exclusive, so the
@@ -194,7 +202,9 @@ pub use local::{DEFAULT_ACCOUNT, DEFAULT_OUTPUT_PATH, DEFAULT_REGION, STATE_FILE
 pub use loops::{FailureCode, LoopPolicy, LoopRecord, LoopStatus};
 pub use loops::{LoopError, NewLoop};
 pub use loops::{IMPLICIT_AVAILABILITY_LIFETIME, IMPLICIT_TASK_COUNT, IMPLICIT_TASK_TIME_LIMIT};
-pub use output::{HumanAnswer, OutputDocument, S3Location, WorkerAnswer};
+pub use output::{
+    BuiltinOutputDocument, HumanAnswer, LoopOutput, OutputDocument, S3Location, WorkerAnswer,
+};
 pub use portal::{ReviewedResultLocator, PORTAL_PREFIX};
 pub use s3::{Credentials, EmbeddedS3, S3SetupError, WriteReceipt};
 pub use sagemaker::{

@@ -1,6 +1,24 @@
-//! The loop output file: its S3 location (A2I's path layout), its JSON shape
-//! (`flowDefinitionArn`, `humanAnswers`, `humanLoopName`, `inputContent` as an object) and
-//! writing it to the embedded S3.
+//! The loop output file: its S3 location (A2I's path layout), its JSON shape and writing it
+//! to the embedded S3.
+//!
+//! Two shapes, chosen by the loop's flow definition:
+//! - **Custom task types** ([`OutputDocument`]): `flowDefinitionArn`, `humanAnswers`,
+//!   `humanLoopName`, `inputContent` (the loop's InputContent as an object), per the
+//!   developer guide.
+//! - **Built-in task types** ([`BuiltinOutputDocument`]: the flow definition has a
+//!   `HumanLoopRequestSource` and the loop's input is the built-in input the Textract /
+//!   Rekognition integration starts it with): the input's `aiServiceRequest`,
+//!   `aiServiceResponse`, `humanTaskActivationConditionResults` and
+//!   `selectedAiServiceResponse` at the **top level**, next to
+//!   `awsManagedHumanLoopRequestSource`, `flowDefinitionArn`, `humanLoopName` and
+//!   `humanAnswers`, with no `inputContent`. That is the layout of the one real built-in
+//!   output.json known (a Textract forms loop, published in
+//!   aws-samples/amazon-textract-response-parser); the developer guide's prose puts those
+//!   members under `inputContent` instead, and an older real file under
+//!   `humanLoopInputContent`. The real file wins here; readers (the status function) accept
+//!   all three. Members are in alphabetical order, as in the real file. Answers keep
+//!   `acceptanceTime`, `timeSpentInSeconds` and `workerMetadata` (the 2020 file lacks them,
+//!   later custom files have them; readers treat them as optional).
 
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::primitives::ByteStream;
@@ -168,6 +186,52 @@ pub struct OutputDocument {
     pub input_content: serde_json::Value,
 }
 
+/// output.json of a built-in task type, in the real file's layout (see the module docs).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BuiltinOutputDocument {
+    /// The service request, camel-cased (`document`/`image`, `featureTypes`,
+    /// `humanLoopConfig`).
+    pub ai_service_request: serde_json::Value,
+    /// The model's whole answer, camel-cased.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ai_service_response: Option<serde_json::Value>,
+    /// The flow definition's request source, e.g. `AWS/Textract/AnalyzeDocument/Forms/V1`.
+    pub aws_managed_human_loop_request_source: String,
+    /// The flow definition.
+    pub flow_definition_arn: String,
+    /// One entry per worker; `answerContent` is keyed by the request source.
+    pub human_answers: Vec<HumanAnswer>,
+    /// The loop name.
+    pub human_loop_name: String,
+    /// The evaluated condition tree (`EvaluationResult` on every node).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub human_task_activation_condition_results: Option<serde_json::Value>,
+    /// What the reviewers were asked about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selected_ai_service_response: Option<serde_json::Value>,
+}
+
+/// The output.json of one loop, in the shape its task type has.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum LoopOutput {
+    /// A custom task type (`inputContent`).
+    Custom(OutputDocument),
+    /// A built-in task type (the built-in members at the top level).
+    Builtin(BuiltinOutputDocument),
+}
+
+impl LoopOutput {
+    /// The `humanAnswers[]` entries.
+    pub fn human_answers(&self) -> &[HumanAnswer] {
+        match self {
+            LoopOutput::Custom(d) => &d.human_answers,
+            LoopOutput::Builtin(d) => &d.human_answers,
+        }
+    }
+}
+
 /// Why answers cannot be turned into output.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AnswerError {
@@ -219,7 +283,7 @@ pub fn output_document(
     answers: &[WorkerAnswer],
     now: DateTime<Utc>,
     region: &str,
-) -> Result<OutputDocument, AnswerError> {
+) -> Result<LoopOutput, AnswerError> {
     Ok(document_with(
         record,
         human_answers(record, answers, now, region)?,
@@ -289,18 +353,38 @@ pub fn human_answers(
     Ok(human_answers)
 }
 
-/// output.json for `record` with the given `humanAnswers[]`.
-pub fn document_with(record: &LoopRecord, human_answers: Vec<HumanAnswer>) -> OutputDocument {
+/// output.json for `record` with the given `humanAnswers[]`: the built-in layout when the
+/// loop's flow definition has a request source and its input is the built-in input (an
+/// object with `aiServiceRequest`), else the custom one (also for a loop someone started
+/// with StartHumanLoop on a built-in flow definition: its input is kept as `inputContent`).
+pub fn document_with(record: &LoopRecord, human_answers: Vec<HumanAnswer>) -> LoopOutput {
     // InputContent was checked to be JSON at start; a state file edited by hand may break
     // that, and the output then carries the raw string rather than failing the loop.
     let input_content = serde_json::from_str(&record.input_content)
         .unwrap_or_else(|_| serde_json::Value::String(record.input_content.clone()));
-    OutputDocument {
+    if let Some(source) = &record.policy.request_source {
+        if let serde_json::Value::Object(mut input) = input_content.clone() {
+            if let Some(request) = input.remove("aiServiceRequest") {
+                return LoopOutput::Builtin(BuiltinOutputDocument {
+                    ai_service_request: request,
+                    ai_service_response: input.remove("aiServiceResponse"),
+                    aws_managed_human_loop_request_source: source.clone(),
+                    flow_definition_arn: record.flow_definition_arn.clone(),
+                    human_answers,
+                    human_loop_name: record.name.clone(),
+                    human_task_activation_condition_results: input
+                        .remove("humanTaskActivationConditionResults"),
+                    selected_ai_service_response: input.remove("selectedAiServiceResponse"),
+                });
+            }
+        }
+    }
+    LoopOutput::Custom(OutputDocument {
         flow_definition_arn: record.flow_definition_arn.clone(),
         human_answers,
         human_loop_name: record.name.clone(),
         input_content,
-    }
+    })
 }
 
 /// Why output.json could not be written.
@@ -342,7 +426,7 @@ impl OutputWriter {
         &self,
         location: &S3Location,
         key: &str,
-        document: &OutputDocument,
+        document: &LoopOutput,
     ) -> Result<String, WriteError> {
         let bucket = location.bucket.as_str();
         let err = |reason: String| WriteError {
@@ -494,6 +578,65 @@ mod tests {
             "r",
         )
         .unwrap();
-        assert_eq!(default_worker.human_answers[0].worker_id.len(), 16);
+        assert_eq!(default_worker.human_answers()[0].worker_id.len(), 16);
+    }
+
+    #[test]
+    fn a_built_in_loop_writes_the_real_files_layout_and_a_custom_one_input_content() {
+        let mut r = record();
+        r.policy.request_source = Some("AWS/Textract/AnalyzeDocument/Forms/V1".into());
+        r.input_content = serde_json::json!({
+            "aiServiceRequest": {"document": {"s3Object": {"bucket": "b", "name": "f.png"}}},
+            "aiServiceResponse": {"blocks": []},
+            "humanTaskActivationConditionResults": {"Conditions": []},
+            "selectedAiServiceResponse": {"blocks": []}
+        })
+        .to_string();
+        let now = Utc.with_ymd_and_hms(2020, 12, 28, 19, 0, 0).unwrap();
+        let answer = serde_json::json!({"AWS/Textract/AnalyzeDocument/Forms/V1": {"blocks": []}});
+        let doc = output_document(&r, &[WorkerAnswer::new(answer.clone())], now, "r").unwrap();
+        let text = serde_json::to_string(&doc).unwrap();
+        let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let keys: Vec<&str> = json
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        // The real file's members, in its (alphabetical) order; no inputContent.
+        let order: Vec<usize> = [
+            "aiServiceRequest",
+            "aiServiceResponse",
+            "awsManagedHumanLoopRequestSource",
+            "flowDefinitionArn",
+            "humanAnswers",
+            "humanLoopName",
+            "humanTaskActivationConditionResults",
+            "selectedAiServiceResponse",
+        ]
+        .iter()
+        .map(|k| text.find(&format!("\"{k}\":")).expect(k))
+        .collect();
+        assert!(order.windows(2).all(|w| w[0] < w[1]), "{text}");
+        assert_eq!(keys.len(), 8, "{keys:?}");
+        assert_eq!(
+            json["aiServiceRequest"]["document"]["s3Object"]["name"],
+            "f.png"
+        );
+        assert_eq!(json["humanAnswers"][0]["answerContent"], answer);
+
+        // Input of a built-in flow definition that is not the built-in input, and a custom
+        // flow definition's input that happens to look built-in: both keep inputContent.
+        r.input_content = r#"{"taskObject":"x"}"#.into();
+        let doc = output_document(&r, &[WorkerAnswer::new(answer.clone())], now, "r").unwrap();
+        assert!(matches!(doc, LoopOutput::Custom(_)));
+        let mut custom = record();
+        custom.input_content = r#"{"aiServiceRequest":{}}"#.into();
+        let doc = output_document(&custom, &[WorkerAnswer::new(answer)], now, "r").unwrap();
+        let json = serde_json::to_value(&doc).unwrap();
+        assert_eq!(
+            json["inputContent"]["aiServiceRequest"],
+            serde_json::json!({})
+        );
     }
 }
