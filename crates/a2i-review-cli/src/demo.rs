@@ -846,7 +846,7 @@ async fn raw_object_counts(pipeline: &Pipeline) -> Result<Vec<RawObject>, DemoEr
             objects.push(RawObject {
                 object,
                 task_type: route.task_type,
-                analysed: invocation.summary.items, // TEMP
+                analysed: invocation.summary.analysed,
                 started: invocation.summary.started,
                 skipped: invocation.summary.skipped,
                 failed: invocation.summary.failed,
@@ -875,6 +875,7 @@ fn builtin_why(route: &RawRoute, answer: &ModelAnswer) -> String {
     let text = first
         .split_once(": ")
         .map_or(first.as_str(), |(_, rest)| rest);
+    let text = text.split("; ").next().unwrap_or(text);
     crate::evaluate::shorten(text, WHY_CHARS)
 }
 

@@ -1,6 +1,7 @@
 //! The whole review pipeline in one process: a2i-local in pipeline mode, the real start
-//! handlers (one per kind of input, chosen by key prefix) on its S3 notifications, and the real
-//! status handler on its status-change events. The handlers talk to a2i-local through real SDK
+//! handlers (one per kind of input, chosen by key prefix; custom or raw-media mode) on its S3
+//! notifications, and the real status handlers (one per deployment) on its status-change
+//! events. The handlers talk to a2i-local through real SDK
 //! clients over HTTP on loopback, exactly as the deployed functions talk to AWS.
 //!
 //! Used by `a2i-review demo` and by the pipeline tests. Each kind of input gets its own start
@@ -21,7 +22,9 @@ use a2i_local::{
 };
 use a2i_review::config::{StartConfig, StatusConfig};
 use a2i_review::s3_event;
-use a2i_review::start::{InitError, StartError as HandlerError, StartHandler, Summary};
+use a2i_review::start::{
+    BuiltinClients, InitError, StartError as HandlerError, StartHandler, Summary,
+};
 use a2i_review::status::{StatusHandler, StatusOutcome};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_sagemakera2iruntime::config::retry::RetryConfig;
@@ -318,18 +321,42 @@ impl PipelineBuilder {
         let input = local.input_location().cloned().ok_or(NoInputPath)?;
         let s3 = local.s3_client();
         let a2i = aws_sdk_sagemakera2iruntime::Client::from_conf(
-            local.a2i_config().retry_config(self.a2i_retry).build(),
+            local
+                .a2i_config()
+                .retry_config(self.a2i_retry.clone())
+                .build(),
         );
         let journal = Arc::new(Journal::default());
 
+        // Textract and Rekognition answer on a2i-local's A2I port, as `serve`'s env file says.
+        let sdk = local.sdk_config();
+        let builtin = BuiltinClients {
+            textract: aws_sdk_textract::Client::from_conf(
+                aws_sdk_textract::config::Builder::from(&sdk)
+                    .endpoint_url(local.a2i_endpoint())
+                    .retry_config(self.a2i_retry.clone())
+                    .build(),
+            ),
+            rekognition: aws_sdk_rekognition::Client::from_conf(
+                aws_sdk_rekognition::config::Builder::from(&sdk)
+                    .endpoint_url(local.a2i_endpoint())
+                    .retry_config(self.a2i_retry.clone())
+                    .build(),
+            ),
+        };
         let mut routes = Vec::with_capacity(self.routes.len());
         for route in self.routes {
-            let handler = StartHandler::new(route.config.clone(), s3.clone(), a2i.clone())
-                .await
-                .map_err(|source| PipelineError::Handler {
-                    route: route.name.clone(),
-                    source,
-                })?;
+            let handler = StartHandler::with_builtin_clients(
+                route.config.clone(),
+                s3.clone(),
+                a2i.clone(),
+                builtin.clone(),
+            )
+            .await
+            .map_err(|source| PipelineError::Handler {
+                route: route.name.clone(),
+                source,
+            })?;
             routes.push((route, handler));
         }
         routes.sort_by_key(|(route, _)| std::cmp::Reverse(route.key_prefix.len()));
