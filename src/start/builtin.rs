@@ -336,7 +336,7 @@ impl RawMedia {
                     FailureKind::ModelAnswerWrite,
                     reason,
                     call.retryable,
-                    false,
+                    true,
                 );
             }
         }
