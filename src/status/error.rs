@@ -84,6 +84,16 @@ pub enum StatusError {
         /// What is wrong (field path and kind; never the content).
         problem: String,
     },
+    /// A built-in loop's stored model answer exists but is not a valid one for this loop.
+    #[error("model answer at s3://{bucket}/{key} is invalid: {problem}")]
+    InvalidModelAnswer {
+        /// Bucket of the model answer.
+        bucket: String,
+        /// Key of the model answer.
+        key: String,
+        /// What is wrong (member path and rule; never the content).
+        problem: String,
+    },
     /// An S3 call failed; [`CallError::classify`] says whether the failure was transient.
     #[error("S3 {operation} s3://{bucket}/{key} failed ({class}): {call}", operation = call.operation, class = if call.retryable { "retryable" } else { "not retryable" })]
     S3 {
@@ -119,7 +129,8 @@ impl StatusError {
             | Self::UnexpectedStatus { .. }
             | Self::MissingOutputUri { .. }
             | Self::InvalidOutputUri { .. }
-            | Self::InvalidOutput { .. } => false,
+            | Self::InvalidOutput { .. }
+            | Self::InvalidModelAnswer { .. } => false,
         }
     }
 
@@ -152,6 +163,7 @@ impl FunctionError for StatusError {
             Self::InvalidOutputUri { .. } => "InvalidOutputUri",
             Self::OutputNotFound { .. } => "OutputNotFound",
             Self::InvalidOutput { .. } => "InvalidOutput",
+            Self::InvalidModelAnswer { .. } => "InvalidModelAnswer",
             Self::S3 { .. } => "S3",
             Self::Registry { .. } => "Registry",
         }

@@ -43,6 +43,7 @@
 //!   (and error kind); never answer or item content, nor the failure reason.
 
 pub mod agreement;
+pub mod builtin;
 pub mod error;
 pub mod event;
 mod json;
@@ -55,16 +56,18 @@ use aws_sdk_s3::primitives::ByteStream;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::builtin::{model_answer_key, ModelAnswer, MAX_MODEL_ANSWER_BYTES};
 use crate::config::StatusConfig;
 use crate::error::{CallError, FunctionError};
 use crate::metrics::{EmfRecord, MetricsSink, Unit};
 use crate::registry::{ParseError, Registry, RegistryError};
 use crate::source::parse_s3_uri;
 
+pub use builtin::{BuiltinReview, BuiltinSummary};
 pub use error::StatusError;
 pub use event::{A2iStatusDetail, HumanLoopStatus, LoopName, StatusEvent};
 pub use json::FieldError;
-pub use output::{HumanAnswer, HumanLoopOutput};
+pub use output::{BuiltinLayout, BuiltinLoopInput, HumanAnswer, HumanLoopOutput};
 pub use parse::parse_event;
 pub use result::{result_key, FinalStatus, LoopInputParts, ReviewedResult};
 
@@ -246,11 +249,15 @@ impl StatusHandler {
             }
             FinalStatus::Failed | FinalStatus::Stopped => None,
         };
+        let builtin_input = parts.as_ref().and_then(|o| o.builtin.clone());
         let mut result = build_result(&event, status, parts);
         if result.source.is_none() {
             result.source = self
                 .registered_source(name, result.flow_definition_arn.as_deref())
                 .await?;
+        }
+        if let Some(input) = &builtin_input {
+            self.join_builtin(&event.detail, input, &mut result).await?;
         }
         let key = result_key(&self.config.results_prefix, result.source.as_ref(), name);
         self.write(&key, result.to_json_bytes()).await?;
@@ -306,6 +313,118 @@ impl StatusHandler {
             return Ok(None);
         }
         Ok(Some(registration.item_source()))
+    }
+
+    /// Adds a built-in loop's members to its result: the answers under the request source,
+    /// the summary, and the stored model answer (with the activation reasons it records).
+    async fn join_builtin(
+        &self,
+        detail: &A2iStatusDetail,
+        input: &output::BuiltinLoopInput,
+        result: &mut ReviewedResult,
+    ) -> Result<(), StatusError> {
+        let name = detail.human_loop_name.as_str();
+        let object = result.source.as_ref().map(|s| s.object.clone());
+        let key = object
+            .as_ref()
+            .map(|o| model_answer_key(&self.config.results_prefix, o, name));
+        let answers = result.human_answers.as_deref().unwrap_or_default();
+        let mut review = builtin::review(input, answers, key.clone()).map_err(|e| {
+            let (bucket, key) = detail
+                .output_s3_uri()
+                .and_then(|uri| parse_s3_uri(uri).ok())
+                .unwrap_or_default();
+            StatusError::InvalidOutput {
+                bucket,
+                key,
+                problem: e.to_string(),
+            }
+        })?;
+        let model = match (&object, &key) {
+            (Some(object), Some(key)) => self.read_model_answer(name, object, key).await?,
+            _ => None,
+        };
+        if let (Some(model), Some(key)) = (&model, &key) {
+            let invalid = |problem: String| StatusError::InvalidModelAnswer {
+                bucket: self.config.results_bucket.clone(),
+                key: key.clone(),
+                problem,
+            };
+            review.join(model).map_err(|e| invalid(e.to_string()))?;
+            if let Some(source) = result.source.as_mut() {
+                // The model answer knows the object's ETag (from the S3 event); the loop's
+                // request names only bucket, key and version.
+                source.object.e_tag = model.source.e_tag.clone();
+                if source.object.version_id.is_none() {
+                    source.object.version_id = model.source.version_id.clone();
+                }
+            }
+            result.activation_reasons = builtin::activation_reasons(model);
+            if result.human_task_activation_condition_results.is_none() {
+                result.human_task_activation_condition_results = builtin::condition_results(model);
+            }
+        }
+        result.builtin = Some(review);
+        Ok(())
+    }
+
+    /// Reads the model answer of loop `name` at `key` in the results bucket (at most
+    /// [`MAX_MODEL_ANSWER_BYTES`]); `None`, with a warning, when none is stored (the result
+    /// is still written, with `modelAnswer: null`).
+    async fn read_model_answer(
+        &self,
+        name: &str,
+        object: &crate::source::ObjectRef,
+        key: &str,
+    ) -> Result<Option<ModelAnswer>, StatusError> {
+        use tokio::io::AsyncReadExt;
+        let bucket = &self.config.results_bucket;
+        let out = match self.s3.get_object().bucket(bucket).key(key).send().await {
+            Ok(out) => out,
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_no_such_key()) => {
+                tracing::warn!(
+                    human_loop_name = name,
+                    model_answer_key = key,
+                    "no model answer is stored for this built-in loop; the result has none"
+                );
+                return Ok(None);
+            }
+            Err(e) => return Err(StatusError::s3("GetObject", bucket, key, &e)),
+        };
+        let invalid = |problem: String| StatusError::InvalidModelAnswer {
+            bucket: bucket.clone(),
+            key: key.to_owned(),
+            problem,
+        };
+        if let Some(len) = out
+            .content_length()
+            .filter(|&l| l > MAX_MODEL_ANSWER_BYTES as i64)
+        {
+            return Err(invalid(format!(
+                "it is {len} bytes, over the {MAX_MODEL_ANSWER_BYTES}-byte limit"
+            )));
+        }
+        let mut bytes = Vec::new();
+        out.body
+            .into_async_read()
+            .take(MAX_MODEL_ANSWER_BYTES as u64 + 1)
+            .read_to_end(&mut bytes)
+            .await
+            .map_err(|e| StatusError::S3 {
+                bucket: bucket.clone(),
+                key: key.to_owned(),
+                call: CallError::body_read("GetObject", &e),
+            })?;
+        let model = ModelAnswer::parse(&bytes).map_err(|e| invalid(e.to_string()))?;
+        if model.human_loop_name != name {
+            return Err(invalid("humanLoopName names another loop".into()));
+        }
+        if model.source.bucket != object.bucket || model.source.key != object.key {
+            return Err(invalid(
+                "source names another object than the loop's request".into(),
+            ));
+        }
+        Ok(Some(model))
     }
 
     /// `Some(Ignored)` when a flow definition is configured and `arn` is another one.
@@ -433,7 +552,23 @@ fn build_result(
     let d = &event.detail;
     let (parts, flow_from_output, answers) = match output {
         Some(o) => (
-            LoopInputParts::from_input_content(o.input_content.as_ref()),
+            match &o.builtin {
+                // A built-in loop names its object in the service request, and A2I's
+                // evaluation of the flow definition's conditions is in the output.
+                Some(b) => LoopInputParts {
+                    source: b
+                        .object
+                        .clone()
+                        .map(|object| crate::loop_input::ItemSource {
+                            object,
+                            item_index: 0,
+                            line: None,
+                        }),
+                    activation_reasons: None,
+                    condition_results: b.condition_results.clone(),
+                },
+                None => LoopInputParts::from_input_content(o.input_content.as_ref()),
+            },
             Some(o.flow_definition_arn),
             Some(o.human_answers),
         ),
@@ -460,6 +595,7 @@ fn build_result(
         answer_count: answers.as_ref().map(Vec::len),
         human_answers: answers,
         agreement,
+        builtin: None,
     }
 }
 

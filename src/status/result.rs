@@ -14,6 +14,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::agreement::FieldAgreement;
+use super::builtin::BuiltinReview;
 use super::event::LoopName;
 use super::output::HumanAnswer;
 use super::time::{rfc3339, rfc3339_opt};
@@ -160,6 +161,11 @@ pub struct ReviewedResult {
     pub human_answers: Option<Vec<HumanAnswer>>,
     /// Per-field agreement, when two or more workers answered.
     pub agreement: Option<BTreeMap<String, FieldAgreement>>,
+    /// A built-in loop's members (`taskType`, `requestSource`, `modelAnswerKey`,
+    /// `modelAnswer`, `selectedAiServiceResponse`, `reviewerAnswers`, `summary`), after the
+    /// others; absent for custom loops, whose bytes this leaves unchanged.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub builtin: Option<BuiltinReview>,
 }
 
 impl ReviewedResult {
