@@ -1205,67 +1205,54 @@ fn written_results(pipeline: &Pipeline) -> BTreeMap<String, (String, String)> {
     written
 }
 
-/// One line about a built-in loop's reviewed result: what the reviewer answered, in the
-/// built-in answer shape (keyed by the request source).
+/// One line about a built-in loop's reviewed result, from its `summary`: what each reviewer
+/// submitted next to what the model said (each pair confirmed or corrected, or the labels).
 fn builtin_note(route: &RawRoute, result: &Value) -> String {
     if !matches!(result["status"].as_str(), Some("Completed")) {
         return note(result);
     }
-    let Some(answers) = result["humanAnswers"].as_array() else {
-        return "no answers".to_owned();
+    let summary = &result["summary"];
+    let list = |v: &Value| v.as_array().cloned().unwrap_or_default();
+    let texts = |v: &Value| -> Vec<String> {
+        list(v)
+            .iter()
+            .filter_map(|t| t.as_str().map(str::to_owned))
+            .collect()
     };
-    let source = route.task_type.request_source().unwrap_or_default();
-    let mut said = Vec::new();
-    for answer in answers {
-        let content = &answer["answerContent"][source];
-        match route.task_type {
-            TaskType::TextractForms => {
-                let blocks = content["blocks"].as_array().cloned().unwrap_or_default();
-                let text_of = |ids: Vec<&str>| -> String {
-                    ids.iter()
-                        .filter_map(|id| blocks.iter().find(|b| b["id"] == *id))
-                        .filter_map(|b| b["text"].as_str())
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                };
-                for key in blocks.iter().filter(|b| b["entityTypes"][0] == "KEY") {
-                    let value_ids: Vec<&str> = key["relationships"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .filter(|r| r["type"] == "VALUE")
-                        .flat_map(|r| r["ids"].as_array().into_iter().flatten())
-                        .filter_map(Value::as_str)
-                        .collect();
-                    let value_words: Vec<&str> = value_ids
-                        .iter()
-                        .filter_map(|id| blocks.iter().find(|b| b["id"] == *id))
-                        .flat_map(child_ids)
-                        .collect();
-                    said.push(format!(
-                        "{:?} = {:?}",
-                        text_of(child_ids(key)),
-                        text_of(value_words)
-                    ));
+    let (reviewers, said) = match route.task_type {
+        TaskType::TextractForms => {
+            let model = list(&summary["modelPairs"]);
+            let reviewers = list(&summary["reviewerPairs"]);
+            let mut said = Vec::new();
+            for pair in reviewers.iter().flat_map(|r| list(&r["pairs"])) {
+                let (key, value) = (&pair["key"], &pair["value"]);
+                match model.iter().find(|m| m["key"] == *key).map(|m| &m["value"]) {
+                    Some(before) if before != value => {
+                        said.push(format!("{key} {before} corrected to {value}"));
+                    }
+                    _ => said.push(format!("{key} {value} confirmed")),
                 }
             }
-            _ => {
-                let labels: Vec<&str> = content["moderationLabels"]
-                    .as_array()
-                    .or_else(|| content["ModerationLabels"].as_array())
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|l| l["name"].as_str().or_else(|| l.as_str()))
-                    .collect();
+            (reviewers.len(), said)
+        }
+        _ => {
+            let reviewers = list(&summary["reviewerLabels"]);
+            let mut said = vec![format!(
+                "model said {}",
+                texts(&summary["modelLabels"]).join(", ")
+            )];
+            for reviewer in &reviewers {
+                let labels = texts(&reviewer["labels"]);
                 said.push(if labels.is_empty() {
-                    "no label applies".to_owned()
+                    "reviewer: no label applies".to_owned()
                 } else {
-                    format!("labels {}", labels.join(", "))
+                    format!("reviewer confirmed {}", labels.join(", "))
                 });
             }
+            (reviewers.len(), said)
         }
-    }
-    let workers = match answers.len() {
+    };
+    let workers = match reviewers {
         1 => "1 worker".to_owned(),
         n => format!("{n} workers"),
     };
@@ -1656,11 +1643,13 @@ mod tests {
             blocks[0].get("confidence").is_none(),
             "a person's answer has no confidence"
         );
-        let result =
-            json!({"status": "Completed", "humanAnswers": [{"answerContent": answers[0]}]});
+        let result = json!({"status": "Completed", "summary": {
+            "modelPairs": [{"key": "Claim amount:", "value": "$1,840"}, {"key": "Phone:", "value": "555"}],
+            "reviewerPairs": [{"workerId": "w", "pairs": [
+                {"key": "Claim amount:", "value": "$1,840.00"}, {"key": "Phone:", "value": "555"}]}]}});
         assert_eq!(
             builtin_note(&RAW_ROUTES[0], &result),
-            "1 worker: \"Claim amount:\" = \"$1,840.00\""
+            "1 worker: \"Claim amount:\" \"$1,840\" corrected to \"$1,840.00\"; \"Phone:\" \"555\" confirmed"
         );
 
         let photo = builtin_waiting(
@@ -1678,11 +1667,17 @@ mod tests {
             json!({"AWS/Rekognition/DetectModerationLabels/Image/V3": {"moderationLabels": [
                 {"name": "Swimwear or Underwear", "parentName": ""}]}})
         );
-        let result =
-            json!({"status": "Completed", "humanAnswers": [{"answerContent": answers[0]}]});
+        let result = json!({"status": "Completed", "summary": {
+            "modelLabels": ["Swimwear or Underwear", "Male Swimwear or Underwear"],
+            "reviewerLabels": [{"workerId": "w", "labels": ["Swimwear or Underwear"]},
+                               {"workerId": "v", "labels": []}]}});
         assert_eq!(
             builtin_note(&RAW_ROUTES[1], &result),
-            "1 worker: labels Swimwear or Underwear"
+            "2 workers: model said Swimwear or Underwear, Male Swimwear or Underwear; reviewer confirmed Swimwear or Underwear; reviewer: no label applies"
+        );
+        assert_eq!(
+            builtin_note(&RAW_ROUTES[1], &json!({"status": "Stopped"})),
+            "stopped before any worker answered"
         );
     }
 

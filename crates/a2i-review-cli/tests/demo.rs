@@ -152,23 +152,27 @@ async fn the_raw_media_path_analyses_every_object_and_joins_reviews_with_model_a
         let source = object.task_type.request_source().unwrap();
         let answer = &result["humanAnswers"][0]["answerContent"][source];
         assert!(answer.is_object(), "{source} answer in {result}");
-        let joined = &result["modelAnswer"];
-        assert_eq!(joined["humanLoopName"], row.loop_name.as_str(), "{result}");
-        assert_eq!(
-            joined["source"]["key"],
-            format!("incoming/{}", object.object),
-            "{result}"
-        );
+        // The join: the stored model answer's key and response, and the model's side of the
+        // summary next to the reviewer's.
+        let model_key = object
+            .model_answer_uri
+            .strip_prefix(&format!("s3://{RESULTS_BUCKET}/"))
+            .unwrap();
+        assert_eq!(result["modelAnswerKey"], model_key, "{result}");
+        let stored = ModelAnswer::parse(&get(&s3, &object.model_answer_uri).await).unwrap();
+        assert_eq!(result["modelAnswer"], stored.response, "{result}");
+        assert_eq!(result["taskType"], object.task_type.as_str(), "{result}");
     }
+    let form = &report.raw_rows[0].note;
     assert!(
-        report.raw_rows[0].note.contains("\"$1,840.00\""),
-        "{:?}",
-        report.raw_rows[0]
+        form.contains("\"Claim amount:\" \"$1,840\" corrected to \"$1,840.00\""),
+        "{form}"
     );
+    let photo = &report.raw_rows[1].note;
     assert!(
-        report.raw_rows[1].note.contains("Swimwear or Underwear"),
-        "{:?}",
-        report.raw_rows[1]
+        photo.contains("model said Swimwear or Underwear, Male Swimwear or Underwear")
+            && photo.contains("reviewer confirmed Swimwear or Underwear"),
+        "{photo}"
     );
     local.shutdown().await;
 }
