@@ -1,6 +1,7 @@
 //! The whole review pipeline in one process: a2i-local in pipeline mode, the real start
-//! handlers (one per kind of input, chosen by key prefix) on its S3 notifications, and the real
-//! status handler on its status-change events. The handlers talk to a2i-local through real SDK
+//! handlers (one per kind of input, chosen by key prefix; custom or raw-media mode) on its S3
+//! notifications, and the real status handlers (one per deployment) on its status-change
+//! events. The handlers talk to a2i-local through real SDK
 //! clients over HTTP on loopback, exactly as the deployed functions talk to AWS.
 //!
 //! Used by `a2i-review demo` and by the pipeline tests. Each kind of input gets its own start
@@ -21,7 +22,9 @@ use a2i_local::{
 };
 use a2i_review::config::{StartConfig, StatusConfig};
 use a2i_review::s3_event;
-use a2i_review::start::{InitError, StartError as HandlerError, StartHandler, Summary};
+use a2i_review::start::{
+    BuiltinClients, InitError, StartError as HandlerError, StartHandler, Summary,
+};
 use a2i_review::status::{StatusHandler, StatusOutcome};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_sagemakera2iruntime::config::retry::RetryConfig;
@@ -243,7 +246,7 @@ pub struct PipelineBuilder {
     input_path: String,
     output_path: Option<String>,
     routes: Vec<Route>,
-    status: StatusConfig,
+    status: Vec<StatusConfig>,
     a2i_retry: RetryConfig,
 }
 
@@ -256,7 +259,7 @@ impl PipelineBuilder {
             input_path: input_path.into(),
             output_path: None,
             routes: Vec::new(),
-            status,
+            status: vec![status],
             a2i_retry: a2i_review::aws::a2i_retry_config(),
         }
     }
@@ -271,6 +274,15 @@ impl PipelineBuilder {
     /// Adds a kind of input.
     pub fn route(mut self, route: Route) -> Self {
         self.routes.push(route);
+        self
+    }
+
+    /// Adds the status handler of another deployment (its own `FLOW_DEFINITION_ARN`, results
+    /// bucket and prefix): every status-change event goes to every status handler, as
+    /// EventBridge delivers it to each stack's rule, and each ignores the loops of other flow
+    /// definitions. Its results bucket is created at start.
+    pub fn status_handler(mut self, status: StatusConfig) -> Self {
+        self.status.push(status);
         self
     }
 
@@ -294,23 +306,57 @@ impl PipelineBuilder {
         if let Some(output_path) = self.output_path {
             local = local.output_path(output_path);
         }
-        let local = local.bucket(&self.status.results_bucket).start().await?;
+        let mut buckets: Vec<&str> = self
+            .status
+            .iter()
+            .map(|s| s.results_bucket.as_str())
+            .collect();
+        buckets.sort_unstable();
+        buckets.dedup();
+        for bucket in buckets {
+            local = local.bucket(bucket);
+        }
+        let local = local.start().await?;
         // a2i-local parsed (and checked) the input path at start.
         let input = local.input_location().cloned().ok_or(NoInputPath)?;
         let s3 = local.s3_client();
         let a2i = aws_sdk_sagemakera2iruntime::Client::from_conf(
-            local.a2i_config().retry_config(self.a2i_retry).build(),
+            local
+                .a2i_config()
+                .retry_config(self.a2i_retry.clone())
+                .build(),
         );
         let journal = Arc::new(Journal::default());
 
+        // Textract and Rekognition answer on a2i-local's A2I port, as `serve`'s env file says.
+        let sdk = local.sdk_config();
+        let builtin = BuiltinClients {
+            textract: aws_sdk_textract::Client::from_conf(
+                aws_sdk_textract::config::Builder::from(&sdk)
+                    .endpoint_url(local.a2i_endpoint())
+                    .retry_config(self.a2i_retry.clone())
+                    .build(),
+            ),
+            rekognition: aws_sdk_rekognition::Client::from_conf(
+                aws_sdk_rekognition::config::Builder::from(&sdk)
+                    .endpoint_url(local.a2i_endpoint())
+                    .retry_config(self.a2i_retry.clone())
+                    .build(),
+            ),
+        };
         let mut routes = Vec::with_capacity(self.routes.len());
         for route in self.routes {
-            let handler = StartHandler::new(route.config.clone(), s3.clone(), a2i.clone())
-                .await
-                .map_err(|source| PipelineError::Handler {
-                    route: route.name.clone(),
-                    source,
-                })?;
+            let handler = StartHandler::with_builtin_clients(
+                route.config.clone(),
+                s3.clone(),
+                a2i.clone(),
+                builtin.clone(),
+            )
+            .await
+            .map_err(|source| PipelineError::Handler {
+                route: route.name.clone(),
+                source,
+            })?;
             routes.push((route, handler));
         }
         routes.sort_by_key(|(route, _)| std::cmp::Reverse(route.key_prefix.len()));
@@ -333,10 +379,15 @@ impl PipelineBuilder {
         });
         local.add_s3_event_callback("start-handler", start_callback)?;
 
-        let status_handler = StatusHandler::new(self.status, s3);
+        let status_handlers: Arc<Vec<StatusHandler>> = Arc::new(
+            self.status
+                .into_iter()
+                .map(|config| StatusHandler::new(config, s3.clone()))
+                .collect(),
+        );
         let status_journal = Arc::clone(&journal);
         let status_callback: EventCallback = Arc::new(move |event| {
-            let (handler, journal) = (status_handler.clone(), Arc::clone(&status_journal));
+            let (handlers, journal) = (Arc::clone(&status_handlers), Arc::clone(&status_journal));
             Box::pin(async move {
                 let detail = |field: &str| {
                     event
@@ -345,18 +396,26 @@ impl PipelineBuilder {
                         .map(str::to_owned)
                 };
                 let (loop_name, loop_status) = (detail("humanLoopName"), detail("humanLoopStatus"));
-                let result = handler.handle(event).await;
-                let retryable = result.as_ref().err().is_some_and(|e| e.is_retryable());
-                let outcome = result.map_err(|e| e.to_string());
-                lock(&journal.statuses).push(StatusInvocation {
-                    loop_name,
-                    loop_status,
-                    outcome: outcome.clone(),
-                    retryable,
-                });
-                match outcome {
-                    Err(message) if retryable => Err(message),
-                    _ => Ok(()),
+                let mut retry = None;
+                for handler in handlers.iter() {
+                    let result = handler.handle(event.clone()).await;
+                    let retryable = result.as_ref().err().is_some_and(|e| e.is_retryable());
+                    let outcome = result.map_err(|e| e.to_string());
+                    if let Err(message) = &outcome {
+                        if retryable && retry.is_none() {
+                            retry = Some(message.clone());
+                        }
+                    }
+                    lock(&journal.statuses).push(StatusInvocation {
+                        loop_name: loop_name.clone(),
+                        loop_status: loop_status.clone(),
+                        outcome,
+                        retryable,
+                    });
+                }
+                match retry {
+                    Some(message) => Err(message),
+                    None => Ok(()),
                 }
             })
         });
@@ -368,6 +427,20 @@ impl PipelineBuilder {
             router,
             journal,
         })
+    }
+}
+
+/// The `Content-Type` an upload of `key` gets, from its extension (the start handlers read
+/// the bytes, never this; it is what a browser or the AWS CLI would send).
+fn content_type(key: &str) -> &'static str {
+    let extension = key.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
+    match extension.as_deref() {
+        Some("png") => "image/png",
+        Some("jpg" | "jpeg") => "image/jpeg",
+        Some("tif" | "tiff") => "image/tiff",
+        Some("pdf") => "application/pdf",
+        _ if a2i_review::document::is_json_lines_key(key) => "application/x-ndjson",
+        _ => "application/json",
     }
 }
 
@@ -405,11 +478,7 @@ impl Pipeline {
             .put_object()
             .bucket(&self.input.bucket)
             .key(key)
-            .content_type(if a2i_review::document::is_json_lines_key(key) {
-                "application/x-ndjson"
-            } else {
-                "application/json"
-            })
+            .content_type(content_type(key))
             .body(ByteStream::from(body.into()))
             .send()
             .await
@@ -481,8 +550,49 @@ impl Pipeline {
         problems
     }
 
+    /// The keys under `prefix` in `bucket`, over the S3 port (every page).
+    pub async fn list_keys(
+        &self,
+        bucket: &str,
+        prefix: &str,
+    ) -> Result<Vec<String>, PipelineError> {
+        let mut keys = Vec::new();
+        let mut pages = self
+            .local
+            .s3_client()
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(prefix)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| PipelineError::S3 {
+                operation: "ListObjectsV2",
+                bucket: bucket.to_owned(),
+                key: prefix.to_owned(),
+                detail: aws_sdk_s3::error::DisplayErrorContext(&e).to_string(),
+            })?;
+            keys.extend(
+                page.contents()
+                    .iter()
+                    .filter_map(|o| o.key().map(str::to_owned)),
+            );
+        }
+        Ok(keys)
+    }
+
     /// Reads a JSON object (a reviewed result, an output.json) over the S3 port.
     pub async fn read_json(&self, bucket: &str, key: &str) -> Result<Value, PipelineError> {
+        let bytes = self.read_bytes(bucket, key).await?;
+        serde_json::from_slice(&bytes).map_err(|e| PipelineError::NotJson {
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            detail: e.to_string(),
+        })
+    }
+
+    /// Reads an object's bytes over the S3 port.
+    pub async fn read_bytes(&self, bucket: &str, key: &str) -> Result<Vec<u8>, PipelineError> {
         let object = self
             .local
             .s3_client()
@@ -508,11 +618,7 @@ impl Pipeline {
                 detail: e.to_string(),
             })?
             .into_bytes();
-        serde_json::from_slice(&bytes).map_err(|e| PipelineError::NotJson {
-            bucket: bucket.to_owned(),
-            key: key.to_owned(),
-            detail: e.to_string(),
-        })
+        Ok(bytes.to_vec())
     }
 
     /// Waits for every background delivery, then stops a2i-local and removes its temp data.
