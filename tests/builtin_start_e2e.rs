@@ -251,12 +251,28 @@ async fn a_flagged_image_gets_a_built_in_loop_its_answer_is_stored_and_redeliver
     let image = png("beach");
     let e = env(&[("rekognition", &image, labels(88.5))]).await;
     let flow = e.flow("moderation", MODERATION, SWIMWEAR_OVER_60);
-    let handler = e.handler(TaskType::RekognitionModeration, &flow).await;
+    let (sink, emf) = a2i_review::metrics::MetricsSink::memory();
+    let handler = e
+        .handler(TaskType::RekognitionModeration, &flow)
+        .await
+        .with_metrics(sink);
     let (event, object) = e.upload("photos/beach day.png", &image).await;
 
     let first = handler.handle(&event).await.unwrap();
     assert_eq!(counts(&first), (1, 1, 1, 0, 0, 0), "{first:?}");
     assert_eq!((first.objects, first.items), (1, 1));
+    // The EMF record counts the object and A2I's evaluation of each condition.
+    let record: Value = serde_json::from_str(&emf.lock().unwrap()[0]).unwrap();
+    for (metric, n) in [
+        ("Objects", 1),
+        ("Items", 1),
+        ("Analysed", 1),
+        ("Started", 1),
+        ("Activated.Conditions[0]", 1),
+        ("Failed.UnsupportedMedia", 0),
+    ] {
+        assert_eq!(record[metric], json!(n), "{metric}: {record}");
+    }
     let name = loop_name(Some("media"), &object, 0);
     let record = e.local.human_loop(&name).expect("A2I started the loop");
     let input: Value = serde_json::from_str(&record.input_content).unwrap();
