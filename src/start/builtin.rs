@@ -9,7 +9,8 @@
 //! 1. `DescribeHumanLoop` (one attempt, as in `a2i`): a loop of ours means the object was
 //!    analysed before (a redelivered event): `alreadyStarted`, nothing is sent to the service.
 //!    If its model answer is missing (an earlier write failed) the object is analysed again
-//!    *without* `HumanLoopConfig` (no loop can start) and stored with the loop's ARN.
+//!    *without* `HumanLoopConfig` (no loop can start) and stored with the loop's ARN from
+//!    `DescribeHumanLoop` (the stored `response` then has no `HumanLoopActivationOutput`).
 //! 2. The loop registration (`taskType`, `inputSha256` of the request's canonical JSON) is
 //!    written; a failed write is a failure of the object, and nothing is sent.
 //! 3. The call, with `HumanLoopConfig {HumanLoopName, FlowDefinitionArn,
