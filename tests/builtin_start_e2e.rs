@@ -251,12 +251,28 @@ async fn a_flagged_image_gets_a_built_in_loop_its_answer_is_stored_and_redeliver
     let image = png("beach");
     let e = env(&[("rekognition", &image, labels(88.5))]).await;
     let flow = e.flow("moderation", MODERATION, SWIMWEAR_OVER_60);
-    let handler = e.handler(TaskType::RekognitionModeration, &flow).await;
+    let (sink, emf) = a2i_review::metrics::MetricsSink::memory();
+    let handler = e
+        .handler(TaskType::RekognitionModeration, &flow)
+        .await
+        .with_metrics(sink);
     let (event, object) = e.upload("photos/beach day.png", &image).await;
 
     let first = handler.handle(&event).await.unwrap();
     assert_eq!(counts(&first), (1, 1, 1, 0, 0, 0), "{first:?}");
     assert_eq!((first.objects, first.items), (1, 1));
+    // The EMF record counts the object and A2I's evaluation of each condition.
+    let record: Value = serde_json::from_str(&emf.lock().unwrap()[0]).unwrap();
+    for (metric, n) in [
+        ("Objects", 1),
+        ("Items", 1),
+        ("Analysed", 1),
+        ("Started", 1),
+        ("Activated.Conditions[0]", 1),
+        ("Failed.UnsupportedMedia", 0),
+    ] {
+        assert_eq!(record[metric], json!(n), "{metric}: {record}");
+    }
     let name = loop_name(Some("media"), &object, 0);
     let record = e.local.human_loop(&name).expect("A2I started the loop");
     let input: Value = serde_json::from_str(&record.input_content).unwrap();
@@ -404,4 +420,84 @@ async fn a_multi_page_pdf_and_a_text_file_are_non_retryable_failures_naming_the_
         f.reason
     );
     assert!(e.local.pending().is_empty());
+}
+
+/// What the model read in the next test: must reach the stored answer, never a log line or a
+/// payload.
+const MARKER: &str = "ZQXBLOCKTEXTQXZ";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lambda_bootstrap_runs_the_raw_media_mode_from_its_environment_without_logging_content()
+{
+    let scan = png("bootstrap-form");
+    let mut recording = form(41.3);
+    recording["Blocks"][4]["Text"] = json!(MARKER);
+    let e = env(&[("textract", &scan, recording.clone())]).await;
+    let flow = e.flow("forms", FORMS, TOTAL_UNSURE);
+    let (event, object) = e.upload("forms/bootstrap.png", &scan).await;
+
+    let mut vars: Vec<(String, String)> = e
+        .local
+        .env_vars()
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+    vars.extend(
+        [
+            ("TASK_TYPE", "textract-forms"),
+            ("FLOW_DEFINITION_ARN", flow.as_str()),
+            ("RESULTS_BUCKET", RESULTS),
+            ("LOOP_NAME_PREFIX", "media"),
+            ("TEXTRACT_FEATURE_TYPES", "FORMS,TABLES"),
+            ("RUST_LOG", "trace"),
+            ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned())),
+    );
+    let mut function = lambda_harness::Function::new(env!("CARGO_BIN_EXE_start-handler"))
+        .name("start-handler")
+        .envs(vars)
+        .start()
+        .await
+        .unwrap_or_else(|e| panic!("start-handler starts: {e}; logs: {:#?}", e.logs()));
+    let first = function.invoke_json(&event).await.unwrap();
+    assert!(first.outcome.error().is_none(), "{:?}", first.outcome);
+    let again = function.invoke_json(&event).await.unwrap();
+    let report = function.finish().await;
+
+    let summary: Value = serde_json::from_slice(first.outcome.payload()).unwrap();
+    assert_eq!(
+        (&summary["analysed"], &summary["started"]),
+        (&json!(1), &json!(1)),
+        "{summary}"
+    );
+    let summary: Value = serde_json::from_slice(again.outcome.payload()).unwrap();
+    assert_eq!(summary["alreadyStarted"], json!(1), "{summary}");
+    let name = loop_name(Some("media"), &object, 0);
+    let input: Value =
+        serde_json::from_str(&e.local.human_loop(&name).unwrap().input_content).unwrap();
+    assert_eq!(
+        input["aiServiceRequest"]["featureTypes"],
+        json!(["FORMS", "TABLES"])
+    );
+    // The content flowed: the stored answer holds it.
+    let answer = e.model_answer(&object).await;
+    assert_answer_is_the_recording(&answer, &recording, Some(&input));
+
+    let traced = report
+        .logs
+        .iter()
+        .filter(|l| l.text.contains("\"TRACE\""))
+        .count();
+    assert!(traced > 0, "trace logging is on");
+    for line in &report.logs {
+        assert!(
+            !line.text.contains(MARKER),
+            "content in a log line: {}",
+            line.text
+        );
+    }
+    for payload in [first.outcome.payload(), again.outcome.payload()] {
+        assert!(!String::from_utf8_lossy(payload).contains(MARKER));
+    }
 }
