@@ -17,6 +17,12 @@
 //!    one only when it happens to exist would make the result's key depend on timing. Failed
 //!    logs at error level. A `Completed` loop whose `output.json` does not name its source is
 //!    looked up in the registry too.
+//!    A **built-in loop** (Textract / Rekognition with a `HumanLoopConfig`; its output.json
+//!    has `awsManagedHumanLoopRequestSource` or `aiServiceRequest`, at the top level or under
+//!    `inputContent` / `humanLoopInputContent`) names its object in `aiServiceRequest`; its
+//!    stored model answer is read from `RESULTS_BUCKET` and joined in ([`builtin`]). No model
+//!    answer (`NoSuchKey`) is a warning and `modelAnswer: null`; other S3 errors fail the event
+//!    as the other reads do.
 //! 4. Any other status (`InProgress`, `Stopping`, unknown values) is a non-retryable error.
 //! 5. **Writes** one [`ReviewedResult`] to `RESULTS_BUCKET` under [`result_key`] with
 //!    `content-type: application/json`.
