@@ -741,3 +741,68 @@ fn activation_json(arn: Option<&str>, reasons: &[String], results: Option<&str>)
         "HumanLoopActivationConditionsEvaluationResults": results,
     })
 }
+
+/// The real Textract built-in output.json of the shared reference samples, when the folder is
+/// there (`A2I_REVIEW_SAMPLES`, or next to or one above the checkout); never copied here.
+fn real_sample() -> Option<Vec<u8>> {
+    const NAME: &str =
+        "a2i-output--aws-samples--amazon-textract-response-parser--a2i-response.json";
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let candidates: Vec<std::path::PathBuf> = std::env::var_os("A2I_REVIEW_SAMPLES")
+        .map(std::path::PathBuf::from)
+        .into_iter()
+        .chain([
+            root.join("../shared/samples"),
+            root.join("../../shared/samples"),
+        ])
+        .map(|d| d.join(NAME))
+        .collect();
+    let found = candidates.iter().find(|p| p.is_file());
+    if found.is_none() {
+        println!("note: {NAME} is not here (looked at {candidates:?}); skipped");
+    }
+    found.map(|p| std::fs::read(p).unwrap())
+}
+
+#[tokio::test]
+async fn the_real_textract_output_json_becomes_a_reviewed_result() {
+    let Some(bytes) = real_sample() else { return };
+    let w = World::new().await;
+    let d: Value = serde_json::from_slice(&bytes).unwrap();
+    let name = d["humanLoopName"].as_str().unwrap();
+    let flow = d["flowDefinitionArn"].as_str().unwrap();
+    let key = format!("a2i/{name}/output.json");
+    w.put(OUTPUT, &key, &bytes).await;
+    let uri = format!("s3://{OUTPUT}/{key}");
+    let out = w
+        .handler
+        .handle(status_event(name, flow, "Completed", Some(&uri)))
+        .await;
+    let result_key = written_key(out);
+    assert_eq!(
+        result_key,
+        format!("reviewed/textract-documentsbucket-sirajama/inputDocuments/mr2.png/{name}.json")
+    );
+    let r: Value = serde_json::from_slice(&w.bytes(&result_key).await).unwrap();
+    assert_eq!(r["taskType"], "textract-forms");
+    assert!(r["modelAnswer"].is_null());
+    assert_eq!(
+        r["humanTaskActivationConditionResults"],
+        d["humanTaskActivationConditionResults"]
+    );
+    // Seven pairs in the model's answer; the reviewer's corrected pairs read from its blocks.
+    let model_pairs = r["summary"]["modelPairs"].as_array().unwrap();
+    assert_eq!(model_pairs.len(), 7);
+    assert!(model_pairs.contains(&json!({"key": "Total", "value": "$148.99"})));
+    let reviewer = r["summary"]["reviewerPairs"][0]["pairs"]
+        .as_array()
+        .unwrap();
+    assert!(!reviewer.is_empty());
+    assert!(reviewer
+        .iter()
+        .all(|p| p["key"].is_string() && p["value"].is_string()));
+    assert_eq!(
+        r["reviewerAnswers"][0]["workerId"],
+        d["humanAnswers"][0]["workerId"]
+    );
+}

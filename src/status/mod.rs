@@ -884,6 +884,40 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn a_failing_model_answer_read_is_classified_like_the_other_reads() {
+        let builtin_output = serde_json::to_vec(&json!({
+            "aiServiceRequest": {"image": {"s3Object": {"bucket": "raw", "name": "p.png"}}},
+            "awsManagedHumanLoopRequestSource": crate::builtin::REKOGNITION_MODERATION_SOURCE,
+            "flowDefinitionArn": FLOW, "humanLoopName": "loop-1",
+            "humanAnswers": [{"answerContent": {}, "submissionTime": "2026-11-21T10:04:00Z", "workerId": "w1"}]
+        }))
+        .unwrap();
+        for (status, code, retryable) in [(503, "SlowDown", true), (403, "AccessDenied", false)] {
+            let output = builtin_output.clone();
+            let get_output = mock!(Client::get_object)
+                .match_requests(|r| r.key().is_some_and(|k| k.ends_with("output.json")))
+                .then_output(move || {
+                    GetObjectOutput::builder()
+                        .body(ByteStream::from(output.clone()))
+                        .build()
+                });
+            let get_model = mock!(Client::get_object)
+                .match_requests(|r| r.key().is_some_and(|k| k.ends_with(".model.json")))
+                .then_http_response(move || s3_error(status, code));
+            let e = handler(&[&get_output, &get_model])
+                .handle(event("Completed"))
+                .await
+                .unwrap_err();
+            assert_eq!(e.is_retryable(), retryable, "{e}");
+            assert!(
+                e.to_string()
+                    .contains("GetObject s3://results/reviewed/raw/p.png/loop-1.model.json"),
+                "{e}"
+            );
+        }
+    }
+
     #[test]
     fn outcomes_serialize_as_tagged_camel_case_json() {
         let w = StatusOutcome::Written {
