@@ -806,3 +806,86 @@ async fn the_real_textract_output_json_becomes_a_reviewed_result() {
         d["humanAnswers"][0]["workerId"]
     );
 }
+
+/// Every event the app's own code logs (target `a2i_review…`), with all its fields.
+#[derive(Default)]
+struct Captured(Mutex<Vec<String>>);
+
+struct FieldText<'a>(&'a mut String);
+
+impl tracing::field::Visit for FieldText<'_> {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        self.0.push_str(&format!(" {}={value:?}", field.name()));
+    }
+}
+
+struct Capture(Arc<Captured>);
+
+impl tracing::Subscriber for Capture {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        if event.metadata().target().starts_with("a2i_review") {
+            let mut line = format!("{} {}", event.metadata().level(), event.metadata().target());
+            event.record(&mut FieldText(&mut line));
+            self.0 .0.lock().unwrap().push(line);
+        }
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+#[tokio::test]
+async fn no_answer_or_model_content_reaches_a_log_line_or_an_error() {
+    const MARKER: &str = "ZQXMARKERQXZ";
+    let captured = Arc::new(Captured::default());
+    let _guard = tracing::subscriber::set_default(Capture(captured.clone()));
+    let w = World::new().await;
+    let mut d = doc(REKOGNITION_DOC);
+    d["aiServiceResponse"]["moderationLabels"][0]["name"] = json!(MARKER);
+    d["selectedAiServiceResponse"]["moderationLabels"][0]["name"] = json!(MARKER);
+    d["humanAnswers"][0]["answerContent"][REKOGNITION_MODERATION_SOURCE]["moderationLabels"][0]
+        ["name"] = json!(MARKER);
+    let mut errors = Vec::new();
+
+    // Written without a model answer (a warning), then with one.
+    let key = written_key(w.complete(&d, &d).await);
+    let model = model_answer(&d, TaskType::RekognitionModeration, "e1f2");
+    w.store_model_answer(&model).await;
+    written_key(w.complete(&d, &d).await);
+    let result = String::from_utf8(w.bytes(&key).await).unwrap();
+    assert!(result.contains(MARKER), "the content did flow through");
+
+    // Bad shapes: answers and the model answer with the marker where a type is wrong.
+    let mut bad = d.clone();
+    bad["humanAnswers"][1]["answerContent"][REKOGNITION_MODERATION_SOURCE] =
+        json!({"moderationLabels": [{"name": 5, "label": MARKER}]});
+    errors.push(w.complete(&d, &bad).await.unwrap_err().to_string());
+    let mut bad = d.clone();
+    bad["aiServiceRequest"]["image"]["s3Object"]["version"] = json!([MARKER]);
+    errors.push(w.complete(&d, &bad).await.unwrap_err().to_string());
+    let mut v = serde_json::to_value(&model).unwrap();
+    v["createdAt"] = json!(MARKER);
+    let model_key = model_answer_key("reviewed/", &model.object(), &model.human_loop_name);
+    w.put(RESULTS, &model_key, &serde_json::to_vec(&v).unwrap())
+        .await;
+    errors.push(w.complete(&d, &d).await.unwrap_err().to_string());
+
+    let lines = captured.0.lock().unwrap().clone();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("no model answer is stored")),
+        "{lines:#?}"
+    );
+    assert!(lines.len() >= 5, "{lines:#?}");
+    for text in lines.iter().chain(&errors) {
+        assert!(!text.contains(MARKER), "{text}");
+    }
+}
