@@ -483,6 +483,16 @@ async fn bad_built_in_shapes_are_typed_errors_naming_the_path_not_the_content() 
     w.put(RESULTS, &key, &model.to_json_bytes()).await;
     let e = w.complete(&d, &d).await.unwrap_err();
     assert!(e.to_string().contains("another loop"), "{e}");
+    model.human_loop_name = d["humanLoopName"].as_str().unwrap().into();
+    model.task_type = TaskType::TextractForms;
+    w.put(RESULTS, &key, &model.to_json_bytes()).await;
+    let e = w.complete(&d, &d).await.unwrap_err();
+    assert!(
+        e.to_string().contains(
+            "taskType is textract-forms, but the loop's output is of rekognition-moderation"
+        ),
+        "{e}"
+    );
 }
 
 /// A PNG as far as the services' sniffing goes.
@@ -807,9 +817,10 @@ async fn the_real_textract_output_json_becomes_a_reviewed_result() {
     );
 }
 
-/// Every event the app's own code logs (target `a2i_review…`), with all its fields.
+/// Every event the app's own code logs (target `a2i_review…`), with all its fields and the
+/// name of the thread that logged it (the test harness names threads after their tests).
 #[derive(Default)]
-struct Captured(Mutex<Vec<String>>);
+struct Captured(Mutex<Vec<(String, String)>>);
 
 struct FieldText<'a>(&'a mut String);
 
@@ -834,18 +845,33 @@ impl tracing::Subscriber for Capture {
         if event.metadata().target().starts_with("a2i_review") {
             let mut line = format!("{} {}", event.metadata().level(), event.metadata().target());
             event.record(&mut FieldText(&mut line));
-            self.0 .0.lock().unwrap().push(line);
+            let thread = std::thread::current().name().unwrap_or_default().to_owned();
+            self.0 .0.lock().unwrap().push((thread, line));
         }
     }
     fn enter(&self, _: &tracing::span::Id) {}
     fn exit(&self, _: &tracing::span::Id) {}
 }
 
+/// The process-wide capture: a global subscriber, so that no callsite's interest is decided
+/// while another test's thread has none (a scoped one would race with parallel tests).
+fn capture() -> Arc<Captured> {
+    static CAPTURED: std::sync::OnceLock<Arc<Captured>> = std::sync::OnceLock::new();
+    CAPTURED
+        .get_or_init(|| {
+            let captured = Arc::new(Captured::default());
+            tracing::subscriber::set_global_default(Capture(captured.clone()))
+                .expect("no other global subscriber in this test binary");
+            captured
+        })
+        .clone()
+}
+
 #[tokio::test]
 async fn no_answer_or_model_content_reaches_a_log_line_or_an_error() {
     const MARKER: &str = "ZQXMARKERQXZ";
-    let captured = Arc::new(Captured::default());
-    let _guard = tracing::subscriber::set_default(Capture(captured.clone()));
+    let captured = capture();
+    let thread = std::thread::current().name().unwrap_or_default().to_owned();
     let w = World::new().await;
     let mut d = doc(REKOGNITION_DOC);
     d["aiServiceResponse"]["moderationLabels"][0]["name"] = json!(MARKER);
@@ -877,7 +903,14 @@ async fn no_answer_or_model_content_reaches_a_log_line_or_an_error() {
         .await;
     errors.push(w.complete(&d, &d).await.unwrap_err().to_string());
 
-    let lines = captured.0.lock().unwrap().clone();
+    let lines: Vec<String> = captured
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(t, _)| *t == thread)
+        .map(|(_, line)| line.clone())
+        .collect();
     assert!(
         lines
             .iter()

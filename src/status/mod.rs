@@ -356,6 +356,12 @@ impl StatusHandler {
                 key: key.clone(),
                 problem,
             };
+            if model.task_type != input.task_type {
+                return Err(invalid(format!(
+                    "taskType is {}, but the loop's output is of {}",
+                    model.task_type, input.task_type
+                )));
+            }
             review.join(model).map_err(|e| invalid(e.to_string()))?;
             if let Some(source) = result.source.as_mut() {
                 // The model answer knows the object's ETag (from the S3 event); the loop's
