@@ -483,6 +483,16 @@ async fn bad_built_in_shapes_are_typed_errors_naming_the_path_not_the_content() 
     w.put(RESULTS, &key, &model.to_json_bytes()).await;
     let e = w.complete(&d, &d).await.unwrap_err();
     assert!(e.to_string().contains("another loop"), "{e}");
+    model.human_loop_name = d["humanLoopName"].as_str().unwrap().into();
+    model.task_type = TaskType::TextractForms;
+    w.put(RESULTS, &key, &model.to_json_bytes()).await;
+    let e = w.complete(&d, &d).await.unwrap_err();
+    assert!(
+        e.to_string().contains(
+            "taskType is textract-forms, but the loop's output is of rekognition-moderation"
+        ),
+        "{e}"
+    );
 }
 
 /// A PNG as far as the services' sniffing goes.
@@ -740,4 +750,175 @@ fn activation_json(arn: Option<&str>, reasons: &[String], results: Option<&str>)
         "HumanLoopActivationReasons": reasons,
         "HumanLoopActivationConditionsEvaluationResults": results,
     })
+}
+
+/// The real Textract built-in output.json of the shared reference samples, when the folder is
+/// there (`A2I_REVIEW_SAMPLES`, or next to or one above the checkout); never copied here.
+fn real_sample() -> Option<Vec<u8>> {
+    const NAME: &str =
+        "a2i-output--aws-samples--amazon-textract-response-parser--a2i-response.json";
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let candidates: Vec<std::path::PathBuf> = std::env::var_os("A2I_REVIEW_SAMPLES")
+        .map(std::path::PathBuf::from)
+        .into_iter()
+        .chain([
+            root.join("../shared/samples"),
+            root.join("../../shared/samples"),
+        ])
+        .map(|d| d.join(NAME))
+        .collect();
+    let found = candidates.iter().find(|p| p.is_file());
+    if found.is_none() {
+        println!("note: {NAME} is not here (looked at {candidates:?}); skipped");
+    }
+    found.map(|p| std::fs::read(p).unwrap())
+}
+
+#[tokio::test]
+async fn the_real_textract_output_json_becomes_a_reviewed_result() {
+    let Some(bytes) = real_sample() else { return };
+    let w = World::new().await;
+    let d: Value = serde_json::from_slice(&bytes).unwrap();
+    let name = d["humanLoopName"].as_str().unwrap();
+    let flow = d["flowDefinitionArn"].as_str().unwrap();
+    let key = format!("a2i/{name}/output.json");
+    w.put(OUTPUT, &key, &bytes).await;
+    let uri = format!("s3://{OUTPUT}/{key}");
+    let out = w
+        .handler
+        .handle(status_event(name, flow, "Completed", Some(&uri)))
+        .await;
+    let result_key = written_key(out);
+    assert_eq!(
+        result_key,
+        format!("reviewed/textract-documentsbucket-sirajama/inputDocuments/mr2.png/{name}.json")
+    );
+    let r: Value = serde_json::from_slice(&w.bytes(&result_key).await).unwrap();
+    assert_eq!(r["taskType"], "textract-forms");
+    assert!(r["modelAnswer"].is_null());
+    assert_eq!(
+        r["humanTaskActivationConditionResults"],
+        d["humanTaskActivationConditionResults"]
+    );
+    // Seven pairs in the model's answer; the reviewer's corrected pairs read from its blocks.
+    let model_pairs = r["summary"]["modelPairs"].as_array().unwrap();
+    assert_eq!(model_pairs.len(), 7);
+    assert!(model_pairs.contains(&json!({"key": "Total", "value": "$148.99"})));
+    let reviewer = r["summary"]["reviewerPairs"][0]["pairs"]
+        .as_array()
+        .unwrap();
+    assert!(!reviewer.is_empty());
+    assert!(reviewer
+        .iter()
+        .all(|p| p["key"].is_string() && p["value"].is_string()));
+    assert_eq!(
+        r["reviewerAnswers"][0]["workerId"],
+        d["humanAnswers"][0]["workerId"]
+    );
+}
+
+/// Every event the app's own code logs (target `a2i_review…`), with all its fields and the
+/// name of the thread that logged it (the test harness names threads after their tests).
+#[derive(Default)]
+struct Captured(Mutex<Vec<(String, String)>>);
+
+struct FieldText<'a>(&'a mut String);
+
+impl tracing::field::Visit for FieldText<'_> {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        self.0.push_str(&format!(" {}={value:?}", field.name()));
+    }
+}
+
+struct Capture(Arc<Captured>);
+
+impl tracing::Subscriber for Capture {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        if event.metadata().target().starts_with("a2i_review") {
+            let mut line = format!("{} {}", event.metadata().level(), event.metadata().target());
+            event.record(&mut FieldText(&mut line));
+            let thread = std::thread::current().name().unwrap_or_default().to_owned();
+            self.0 .0.lock().unwrap().push((thread, line));
+        }
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+/// The process-wide capture: a global subscriber, so that no callsite's interest is decided
+/// while another test's thread has none (a scoped one would race with parallel tests).
+fn capture() -> Arc<Captured> {
+    static CAPTURED: std::sync::OnceLock<Arc<Captured>> = std::sync::OnceLock::new();
+    CAPTURED
+        .get_or_init(|| {
+            let captured = Arc::new(Captured::default());
+            tracing::subscriber::set_global_default(Capture(captured.clone()))
+                .expect("no other global subscriber in this test binary");
+            captured
+        })
+        .clone()
+}
+
+#[tokio::test]
+async fn no_answer_or_model_content_reaches_a_log_line_or_an_error() {
+    const MARKER: &str = "ZQXMARKERQXZ";
+    let captured = capture();
+    let thread = std::thread::current().name().unwrap_or_default().to_owned();
+    let w = World::new().await;
+    let mut d = doc(REKOGNITION_DOC);
+    d["aiServiceResponse"]["moderationLabels"][0]["name"] = json!(MARKER);
+    d["selectedAiServiceResponse"]["moderationLabels"][0]["name"] = json!(MARKER);
+    d["humanAnswers"][0]["answerContent"][REKOGNITION_MODERATION_SOURCE]["moderationLabels"][0]
+        ["name"] = json!(MARKER);
+    let mut errors = Vec::new();
+
+    // Written without a model answer (a warning), then with one.
+    let key = written_key(w.complete(&d, &d).await);
+    let model = model_answer(&d, TaskType::RekognitionModeration, "e1f2");
+    w.store_model_answer(&model).await;
+    written_key(w.complete(&d, &d).await);
+    let result = String::from_utf8(w.bytes(&key).await).unwrap();
+    assert!(result.contains(MARKER), "the content did flow through");
+
+    // Bad shapes: answers and the model answer with the marker where a type is wrong.
+    let mut bad = d.clone();
+    bad["humanAnswers"][1]["answerContent"][REKOGNITION_MODERATION_SOURCE] =
+        json!({"moderationLabels": [{"name": 5, "label": MARKER}]});
+    errors.push(w.complete(&d, &bad).await.unwrap_err().to_string());
+    let mut bad = d.clone();
+    bad["aiServiceRequest"]["image"]["s3Object"]["version"] = json!([MARKER]);
+    errors.push(w.complete(&d, &bad).await.unwrap_err().to_string());
+    let mut v = serde_json::to_value(&model).unwrap();
+    v["createdAt"] = json!(MARKER);
+    let model_key = model_answer_key("reviewed/", &model.object(), &model.human_loop_name);
+    w.put(RESULTS, &model_key, &serde_json::to_vec(&v).unwrap())
+        .await;
+    errors.push(w.complete(&d, &d).await.unwrap_err().to_string());
+
+    let lines: Vec<String> = captured
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(t, _)| *t == thread)
+        .map(|(_, line)| line.clone())
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("no model answer is stored")),
+        "{lines:#?}"
+    );
+    assert!(lines.len() >= 5, "{lines:#?}");
+    for text in lines.iter().chain(&errors) {
+        assert!(!text.contains(MARKER), "{text}");
+    }
 }
