@@ -99,9 +99,12 @@ fn fast_retries() -> RetryConfig {
         .with_initial_backoff(Duration::from_millis(1))
 }
 
-/// S3 writes, in order: (key, body).
+/// One S3 write: (key, body).
+type Write = (String, Vec<u8>);
+
+/// S3 writes, in order.
 #[derive(Clone, Default)]
-struct Writes(Arc<Mutex<Vec<(String, Vec<u8>)>>>);
+struct Writes(Arc<Mutex<Vec<Write>>>);
 
 impl Writes {
     fn keys(&self) -> Vec<String> {
@@ -644,7 +647,11 @@ async fn an_existing_loop_without_its_answer_is_analysed_again_without_a_loop_co
         "no second loop can start"
     );
     let answer_key = model_answer_key("reviewed/", &object(key), &name_of(key));
-    assert_eq!(s.writes.keys(), [answer_key.clone()], "no new registration");
+    assert_eq!(
+        s.writes.keys(),
+        std::slice::from_ref(&answer_key),
+        "no new registration"
+    );
     let answer = ModelAnswer::parse(&s.writes.body(&answer_key).unwrap()).unwrap();
     assert_eq!(
         answer.human_loop_arn,

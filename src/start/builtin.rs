@@ -9,7 +9,8 @@
 //! 1. `DescribeHumanLoop` (one attempt, as in `a2i`): a loop of ours means the object was
 //!    analysed before (a redelivered event): `alreadyStarted`, nothing is sent to the service.
 //!    If its model answer is missing (an earlier write failed) the object is analysed again
-//!    *without* `HumanLoopConfig` (no loop can start) and stored with the loop's ARN.
+//!    *without* `HumanLoopConfig` (no loop can start) and stored with the loop's ARN from
+//!    `DescribeHumanLoop` (the stored `response` then has no `HumanLoopActivationOutput`).
 //! 2. The loop registration (`taskType`, `inputSha256` of the request's canonical JSON) is
 //!    written; a failed write is a failure of the object, and nothing is sent.
 //! 3. The call, with `HumanLoopConfig {HumanLoopName, FlowDefinitionArn,
@@ -23,6 +24,13 @@
 //!
 //! Errors name the object and the reason, never the answer's content (block text, labels):
 //! only codes, statuses, counts and A2I's reasons are logged.
+//!
+//! Permissions this mode needs beyond the custom path's: `textract:AnalyzeDocument` or
+//! `rekognition:DetectModerationLabels`; `s3:GetObject` on the uploads (the service reads the
+//! object with the caller's credentials); `sagemaker:StartHumanLoop` and
+//! `sagemaker:DescribeHumanLoop` on the flow definition; `s3:PutObject` on the results bucket,
+//! and `s3:GetObject` plus `s3:ListBucket` there for the `HeadObject` of step 1 (without
+//! `ListBucket` S3 answers a missing key with 403, which is reported, not guessed).
 
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::primitives::ByteStream;
@@ -754,7 +762,7 @@ pub(crate) fn failure_kind(call: &CallError) -> FailureKind {
 /// What a code means for the object, and what to do.
 fn hint(call: &CallError, task_type: TaskType) -> String {
     let source = task_type.request_source().unwrap_or("");
-    let text = match call.code.as_deref() {
+    match call.code.as_deref() {
         Some("UnsupportedDocumentException") => "; synchronous AnalyzeDocument with a HumanLoopConfig takes single-page documents only (PNG, JPEG, TIFF, or a one-page PDF): for a multi-page PDF use TASK_TYPE=custom, with the output of the asynchronous StartDocumentAnalysis uploaded as inference results".to_owned(),
         Some("BadDocumentException") => "; Textract cannot read the document (damaged, encrypted, or not the format its bytes claim)".to_owned(),
         Some("DocumentTooLargeException") => "; the document is over synchronous AnalyzeDocument's size limit".to_owned(),
@@ -767,8 +775,7 @@ fn hint(call: &CallError, task_type: TaskType) -> String {
         Some("HumanLoopQuotaExceededException" | "ServiceQuotaExceededException") => "; the account's quota of active human loops is reached; it frees up as reviewers finish, and a retry starts nothing twice".to_owned(),
         _ if call.retryable => "; a retry may succeed, and starts nothing twice".to_owned(),
         _ => String::new(),
-    };
-    text
+    }
 }
 
 /// An `f32` of the SDK as the JSON number the API sent: its shortest decimal form (`41.3`,
