@@ -473,7 +473,7 @@ mod tests {
             json!({"ModerationLabels": "secret"});
         let o = HumanLoopOutput::from_json(&doc).unwrap();
         let e = review(o.builtin.as_ref().unwrap(), &o.human_answers, None).unwrap_err();
-        assert_eq!(e.to_string().contains("secret"), false, "{e}");
+        assert!(!e.to_string().contains("secret"), "{e}");
         assert!(
             e.problem.contains("expected an array, found a string"),
             "{e}"

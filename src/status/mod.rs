@@ -17,6 +17,12 @@
 //!    one only when it happens to exist would make the result's key depend on timing. Failed
 //!    logs at error level. A `Completed` loop whose `output.json` does not name its source is
 //!    looked up in the registry too.
+//!    A **built-in loop** (Textract / Rekognition with a `HumanLoopConfig`; its output.json
+//!    has `awsManagedHumanLoopRequestSource` or `aiServiceRequest`, at the top level or under
+//!    `inputContent` / `humanLoopInputContent`) names its object in `aiServiceRequest`; its
+//!    stored model answer is read from `RESULTS_BUCKET` and joined in ([`builtin`]). No model
+//!    answer (`NoSuchKey`) is a warning and `modelAnswer: null`; other S3 errors fail the event
+//!    as the other reads do.
 //! 4. Any other status (`InProgress`, `Stopping`, unknown values) is a non-retryable error.
 //! 5. **Writes** one [`ReviewedResult`] to `RESULTS_BUCKET` under [`result_key`] with
 //!    `content-type: application/json`.
@@ -350,6 +356,12 @@ impl StatusHandler {
                 key: key.clone(),
                 problem,
             };
+            if model.task_type != input.task_type {
+                return Err(invalid(format!(
+                    "taskType is {}, but the loop's output is of {}",
+                    model.task_type, input.task_type
+                )));
+            }
             review.join(model).map_err(|e| invalid(e.to_string()))?;
             if let Some(source) = result.source.as_mut() {
                 // The model answer knows the object's ETag (from the S3 event); the loop's
@@ -876,6 +888,40 @@ mod tests {
             doc["humanAnswers"][0]["answerContent"],
             json!({"ok": {"on": true}})
         );
+    }
+
+    #[tokio::test]
+    async fn a_failing_model_answer_read_is_classified_like_the_other_reads() {
+        let builtin_output = serde_json::to_vec(&json!({
+            "aiServiceRequest": {"image": {"s3Object": {"bucket": "raw", "name": "p.png"}}},
+            "awsManagedHumanLoopRequestSource": crate::builtin::REKOGNITION_MODERATION_SOURCE,
+            "flowDefinitionArn": FLOW, "humanLoopName": "loop-1",
+            "humanAnswers": [{"answerContent": {}, "submissionTime": "2026-11-21T10:04:00Z", "workerId": "w1"}]
+        }))
+        .unwrap();
+        for (status, code, retryable) in [(503, "SlowDown", true), (403, "AccessDenied", false)] {
+            let output = builtin_output.clone();
+            let get_output = mock!(Client::get_object)
+                .match_requests(|r| r.key().is_some_and(|k| k.ends_with("output.json")))
+                .then_output(move || {
+                    GetObjectOutput::builder()
+                        .body(ByteStream::from(output.clone()))
+                        .build()
+                });
+            let get_model = mock!(Client::get_object)
+                .match_requests(|r| r.key().is_some_and(|k| k.ends_with(".model.json")))
+                .then_http_response(move || s3_error(status, code));
+            let e = handler(&[&get_output, &get_model])
+                .handle(event("Completed"))
+                .await
+                .unwrap_err();
+            assert_eq!(e.is_retryable(), retryable, "{e}");
+            assert!(
+                e.to_string()
+                    .contains("GetObject s3://results/reviewed/raw/p.png/loop-1.model.json"),
+                "{e}"
+            );
+        }
     }
 
     #[test]

@@ -191,7 +191,11 @@ mod static_flows;
 
 pub use arn::{ArnError, FlowDefinitionArn};
 pub use assets::{CROWD_ELEMENTS_JS, CROWD_ELEMENTS_PATH};
-pub use builtin::recorded::{RecordedAnalyses, RecordingError};
+pub use builtin::activation::{
+    evaluate as evaluate_builtin_activation, selected_response as builtin_selected_response,
+    Activation as BuiltinActivation,
+};
+pub use builtin::recorded::{RecordedAnalyses, RecordingError, Service as BuiltinService};
 pub use control::PendingLoop;
 pub use engine::{AnswerProgress, Ended, EngineError};
 pub use events::{DeliveryOutcome, RetryPolicy};

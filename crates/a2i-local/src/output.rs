@@ -218,8 +218,8 @@ pub struct BuiltinOutputDocument {
 pub enum LoopOutput {
     /// A custom task type (`inputContent`).
     Custom(OutputDocument),
-    /// A built-in task type (the built-in members at the top level).
-    Builtin(BuiltinOutputDocument),
+    /// A built-in task type (the built-in members at the top level; boxed: it is the larger).
+    Builtin(Box<BuiltinOutputDocument>),
 }
 
 impl LoopOutput {
@@ -365,7 +365,7 @@ pub fn document_with(record: &LoopRecord, human_answers: Vec<HumanAnswer>) -> Lo
     if let Some(source) = &record.policy.request_source {
         if let serde_json::Value::Object(mut input) = input_content.clone() {
             if let Some(request) = input.remove("aiServiceRequest") {
-                return LoopOutput::Builtin(BuiltinOutputDocument {
+                return LoopOutput::Builtin(Box::new(BuiltinOutputDocument {
                     ai_service_request: request,
                     ai_service_response: input.remove("aiServiceResponse"),
                     aws_managed_human_loop_request_source: source.clone(),
@@ -375,7 +375,7 @@ pub fn document_with(record: &LoopRecord, human_answers: Vec<HumanAnswer>) -> Lo
                     human_task_activation_condition_results: input
                         .remove("humanTaskActivationConditionResults"),
                     selected_ai_service_response: input.remove("selectedAiServiceResponse"),
-                });
+                }));
             }
         }
     }

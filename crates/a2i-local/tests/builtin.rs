@@ -301,11 +301,59 @@ async fn a_flagged_image_starts_a_loop_with_the_built_in_input_and_a_redelivery_
     assert_eq!(s.local.handle.pending().len(), 1);
 
     // Answered, the name is spent: Textract's observed answer for a finished loop.
-    s.local
+    let answer =
+        json!({"AWS/Rekognition/DetectModerationLabels/Image/V3": {"moderationLabels": []}});
+    let ended = s
+        .local
         .handle
-        .answer("beach-1", &[WorkerAnswer::new(json!({"AWS/Rekognition/DetectModerationLabels/Image/V3": {"moderationLabels": []}}))])
+        .answer("beach-1", &[WorkerAnswer::new(answer.clone())])
         .await
         .unwrap();
+    // output.json has the real built-in file's layout: the input's members at the top level,
+    // no inputContent.
+    let uri = ended.output_s3_uri.expect("a Completed loop's output");
+    let (bucket, key) = uri.trim_start_matches("s3://").split_once('/').unwrap();
+    let object = s
+        .local
+        .s3()
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap();
+    let output: Value =
+        serde_json::from_slice(&object.body.collect().await.unwrap().into_bytes()).unwrap();
+    let mut members: Vec<&str> = output
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    members.sort_unstable();
+    assert_eq!(
+        members,
+        [
+            "aiServiceRequest",
+            "aiServiceResponse",
+            "awsManagedHumanLoopRequestSource",
+            "flowDefinitionArn",
+            "humanAnswers",
+            "humanLoopName",
+            "humanTaskActivationConditionResults",
+            "selectedAiServiceResponse"
+        ]
+    );
+    assert_eq!(output["awsManagedHumanLoopRequestSource"], MODERATION);
+    for member in [
+        "aiServiceRequest",
+        "aiServiceResponse",
+        "humanTaskActivationConditionResults",
+        "selectedAiServiceResponse",
+    ] {
+        assert_eq!(output[member], input[member], "{member}");
+    }
+    assert_eq!(output["humanAnswers"][0]["answerContent"], answer);
     let err = s
         .moderate("photos/beach.png", "beach-1", &flow)
         .await
