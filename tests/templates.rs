@@ -479,3 +479,328 @@ fn templates_use_only_the_documented_crowd_elements_and_a2i_filters() {
         }
     }
 }
+
+// ---------------------------------------------------------------- built-in task types
+
+/// The templates for A2I's built-in task types, with the element each one uses. Their
+/// `task.input` is A2I's own camelCase built-in input, not `docs/task-input.md`.
+const BUILTIN_TEMPLATES: [(&str, &str); 2] = [
+    ("builtin-textract-forms", "crowd-textract-analyze-document"),
+    (
+        "builtin-rekognition-moderation",
+        "crowd-rekognition-detect-moderation-labels",
+    ),
+];
+
+/// `sample-data/builtin-input/<name>.json`: a real-shaped built-in input.
+fn builtin_input(name: &str) -> Value {
+    serde_json::from_str(&read(format!("sample-data/builtin-input/{name}.json"))).unwrap()
+}
+
+/// The value of the attribute `name` of the first `element` in `html`, as a browser reads it
+/// (quoted with `'` or `"`, character references decoded).
+fn attribute(html: &str, element: &str, name: &str) -> Option<String> {
+    let start = html.find(&format!("<{element}"))?;
+    let tag = &html[start..];
+    let needle = format!("{name}=");
+    let mut from = 0;
+    let at = loop {
+        let i = tag[from..].find(&needle)? + from;
+        let before = tag[..i].chars().last();
+        if before.is_some_and(char::is_whitespace) {
+            break i;
+        }
+        from = i + needle.len();
+    };
+    let rest = &tag[at + needle.len()..];
+    let quote = rest.chars().next()?;
+    let end = rest[1..].find(quote)?;
+    Some(
+        rest[1..1 + end]
+            .replace("&quot;", "\"")
+            .replace("&#39;", "'")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&"),
+    )
+}
+
+fn json_attribute(html: &str, element: &str, name: &str) -> Value {
+    let text = attribute(html, element, name).unwrap_or_else(|| panic!("{element} has no {name}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name} is not JSON ({e}): {text}"))
+}
+
+fn render_builtin(kind: &str, input: &Value) -> String {
+    render(kind, input).unwrap_or_else(|e| panic!("{kind}.liquid.html: {e:?}"))
+}
+
+#[test]
+fn the_textract_template_gives_its_element_the_document_the_selected_blocks_and_the_keys() {
+    let input = builtin_input("textract-forms");
+    let html = render_builtin("builtin-textract-forms", &input);
+    let element = "crowd-textract-analyze-document";
+    assert_eq!(
+        attribute(&html, element, "src").unwrap(),
+        "https://s3.amazonaws.com/a2i-review-input/incoming/forms/repair%20receipt.png?a2i-preview=not-presigned",
+        "the document, through grant_read_access on the s3Object"
+    );
+    assert_eq!(
+        json_attribute(&html, element, "initial-value"),
+        input["selectedAiServiceResponse"]["blocks"],
+        "the selected blocks, exactly"
+    );
+    assert_eq!(
+        json_attribute(&html, element, "block-types"),
+        json!(["KEY_VALUE_SET"])
+    );
+    assert!(attribute(&html, element, "header").is_some());
+    assert!(html.contains("\n    no-key-edit\n"));
+    // No humanLoopContext in the input: the important keys come from the conditions.
+    let keys = json_attribute(&html, element, "keys");
+    let keys = keys.as_array().unwrap();
+    assert_eq!(
+        keys.len(),
+        6,
+        "three keys, each in two conditions: {keys:?}"
+    );
+    assert_eq!(keys[1]["importantFormKey"], "Total:");
+    assert_eq!(
+        keys[1]["importantFormKeyAliases"],
+        json!([
+            "Total Due:",
+            "Total Amount:",
+            "Total",
+            "Total Due",
+            "Total Amount"
+        ])
+    );
+    // Why it is here: the Or and its six leaves, two of which held.
+    assert_eq!(count(&html, "ImportantFormKeyConfidenceCheck</strong>"), 3);
+    assert_eq!(count(&html, "MissingImportantFormKey</strong>"), 3);
+    assert_eq!(count(&html, "&#10004; held"), 3, "the Or and two leaves");
+    assert!(html.contains("&quot;KeyValueBlockConfidenceLessThan&quot;:45"));
+    assert!(html.contains("Document: s3://a2i-review-input/incoming/forms/repair receipt.png"));
+
+    // When A2I supplies the important keys, they are used as they are.
+    let mut with_context = input.clone();
+    with_context["humanLoopContext"] = json!({"importantFormKeys": [
+        {"importantFormKey": "Policy Number:", "importantFormKeyAliases": ["Policy #:"]}
+    ]});
+    let html = render_builtin("builtin-textract-forms", &with_context);
+    assert_eq!(
+        json_attribute(&html, element, "keys"),
+        with_context["humanLoopContext"]["importantFormKeys"]
+    );
+}
+
+#[test]
+fn the_rekognition_template_offers_the_selected_labels_and_a_way_out() {
+    let input = builtin_input("rekognition-moderation");
+    let html = render_builtin("builtin-rekognition-moderation", &input);
+    let element = "crowd-rekognition-detect-moderation-labels";
+    assert_eq!(
+        attribute(&html, element, "src").unwrap(),
+        "https://s3.amazonaws.com/a2i-review-input/incoming/photos/beach%20photo%2B1.jpg?versionId=3HL4kqtJlcpXroDTDmJ%2BrmSpXd3dIbrHY&a2i-preview=not-presigned",
+        "the analysed version of the image"
+    );
+    assert_eq!(
+        json_attribute(&html, element, "categories"),
+        json!([
+            {"name": "Suggestive", "parentName": ""},
+            {"name": "Female Swimwear Or Underwear", "parentName": "Suggestive"}
+        ]),
+        "the selected labels by name and parent, without the model's confidence"
+    );
+    assert_eq!(
+        json_attribute(&html, element, "exclusion-category"),
+        json!({"name": "None of these apply"})
+    );
+    // The Or, its two leaves, and the nested And with its two leaves.
+    assert_eq!(count(&html, "ModerationLabelConfidenceCheck</strong>"), 3);
+    assert_eq!(count(&html, "Sampling</strong>"), 1);
+    assert!(html.contains("all of:"));
+    assert_eq!(count(&html, "&#10004; held"), 3);
+    assert!(html.contains("(version 3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY)"));
+}
+
+/// A built-in input with the hostile text wherever item data reaches the page.
+fn hostile_builtin_input() -> Value {
+    let s3 = json!({"bucket": HOSTILE, "name": format!("{HOSTILE}.png"), "version": HOSTILE});
+    let leaf = json!({"ConditionType": HOSTILE, "ConditionParameters": {
+        HOSTILE: HOSTILE, "ImportantFormKey": HOSTILE, "ImportantFormKeyAliases": [HOSTILE, "it's"],
+        "ModerationLabelName": HOSTILE}, "EvaluationResult": true});
+    let conditions = json!({"Conditions": [
+        leaf.clone(),
+        {"Or": [leaf.clone(), {"And": [leaf.clone(), {"Or": [leaf]}], "EvaluationResult": false}], "EvaluationResult": true}
+    ]});
+    json!({
+        "aiServiceRequest": {"document": {"s3Object": s3}, "image": {"s3Object": s3}},
+        "humanTaskActivationConditionResults": conditions,
+        "selectedAiServiceResponse": {
+            "blocks": [
+                {"blockType": "KEY_VALUE_SET", "id": HOSTILE, "entityTypes": ["KEY"],
+                 "relationships": [{"type": "CHILD", "ids": [HOSTILE]}, {"type": "VALUE", "ids": ["v'1"]}]},
+                {"blockType": "KEY_VALUE_SET", "id": "v'1", "entityTypes": ["VALUE"],
+                 "relationships": [{"type": "CHILD", "ids": ["w'2"]}]},
+                {"blockType": "WORD", "id": HOSTILE, "text": HOSTILE},
+                {"blockType": "WORD", "id": "w'2", "text": "it's \"quoted\" & <b>bold</b>"}
+            ],
+            "moderationLabels": [
+                {"name": HOSTILE, "parentName": HOSTILE, "confidence": 99.0},
+                {"name": "it's \"quoted\"", "parentName": ""}
+            ]
+        }
+    })
+}
+
+#[test]
+fn hostile_built_in_input_renders_inert_and_reaches_the_elements_intact() {
+    let input = hostile_builtin_input();
+    for (kind, element) in BUILTIN_TEMPLATES {
+        let html = render_builtin(kind, &input);
+        assert_no_markup_from_data(kind, &html, "markup, quotes and Liquid in built-in data");
+        assert!(
+            html.contains("&lt;script&gt;alert("),
+            "{kind}: shown as text"
+        );
+        // The attributes still carry the data exactly, for the element to show as text.
+        let src = attribute(&html, element, "src").unwrap();
+        assert!(
+            src.starts_with("https://s3.amazonaws.com/%3Cscript%3E"),
+            "{kind}: {src}"
+        );
+    }
+    let html = render_builtin("builtin-textract-forms", &input);
+    assert_eq!(
+        json_attribute(&html, "crowd-textract-analyze-document", "initial-value"),
+        input["selectedAiServiceResponse"]["blocks"]
+    );
+    let keys = json_attribute(&html, "crowd-textract-analyze-document", "keys");
+    assert_eq!(
+        keys.as_array().unwrap().len(),
+        3,
+        "leaves to two levels: {keys}"
+    );
+    assert!(keys
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|k| k["importantFormKey"] == HOSTILE));
+    let html = render_builtin("builtin-rekognition-moderation", &input);
+    assert_eq!(
+        json_attribute(
+            &html,
+            "crowd-rekognition-detect-moderation-labels",
+            "categories"
+        ),
+        json!([{"name": HOSTILE, "parentName": HOSTILE}, {"name": "it's \"quoted\"", "parentName": ""}])
+    );
+}
+
+#[test]
+fn built_in_templates_render_inputs_missing_their_optional_parts() {
+    let cases = [
+        ("an empty input", json!({})),
+        (
+            "a document sent as bytes and no conditions",
+            json!({"aiServiceRequest": {"document": {"bytes": {"sha256": "00", "length": 3}},
+                   "image": {"bytes": {"sha256": "00", "length": 3}}},
+                   "humanTaskActivationConditionResults": {},
+                   "selectedAiServiceResponse": {"blocks": [], "moderationLabels": []}}),
+        ),
+        (
+            "conditions and selections of the wrong types",
+            json!({"humanTaskActivationConditionResults": {"Conditions": "x"},
+                   "selectedAiServiceResponse": {"blocks": {"a": 1}, "moderationLabels": [1, null, {"parentName": "p"}, {}]}}),
+        ),
+        (
+            "nodes without results or parameters",
+            json!({"humanTaskActivationConditionResults": {"Conditions": [
+                {"ConditionType": "Sampling"}, {"Or": [{}, 3, null, {"And": "x"}]}, {"And": []}, null
+            ]}}),
+        ),
+        (
+            "an s3Object without a bucket",
+            json!({"aiServiceRequest": {"document": {"s3Object": {"name": "k"}}, "image": {"s3Object": {"name": "k"}}}}),
+        ),
+    ];
+    for (case, input) in cases {
+        for (kind, element) in BUILTIN_TEMPLATES {
+            let result = render(kind, &input);
+            if case == "an s3Object without a bucket" {
+                // grant_read_access refuses it, naming the member, not a value.
+                let errors = result.unwrap_err();
+                assert_eq!(errors[0].code, codes::GRANT_READ_ACCESS, "{kind}");
+                assert!(
+                    errors[0].message.contains("without a bucket member"),
+                    "{kind}: {errors:?}"
+                );
+                continue;
+            }
+            let html = result.unwrap_or_else(|e| panic!("{kind} with {case}: {e:?}"));
+            assert_no_markup_from_data(kind, &html, case);
+            assert!(html.contains(&format!("<{element}")), "{kind} with {case}");
+            assert_eq!(
+                attribute(&html, element, "src").as_deref(),
+                Some(""),
+                "{kind} with {case}"
+            );
+        }
+    }
+}
+
+#[test]
+fn built_in_templates_use_their_element_and_a2i_filters_only_in_attributes() {
+    let elements = regex::Regex::new(r"<(crowd-[a-z-]+)").unwrap();
+    for (kind, element) in BUILTIN_TEMPLATES {
+        let source = template_source(kind);
+        assert!(source.contains(
+            r#"<script src="https://assets.crowd.aws/crowd-html-elements.js"></script>"#
+        ));
+        assert!(!source.contains("skip_autoescape"), "{kind}");
+        for c in elements.captures_iter(&source) {
+            assert!(
+                ["crowd-form", element].contains(&&c[1]),
+                "{kind}: {}",
+                &c[1]
+            );
+        }
+        // Every to_json sits inside a single-quoted attribute value (to_json writes no ').
+        for (at, _) in source.match_indices("to_json") {
+            let before = &source[..at];
+            let open = before.rfind("='").expect("to_json inside ='…'");
+            assert!(
+                !source[open + 2..at].contains('\''),
+                "{kind}: to_json outside an attribute"
+            );
+            assert!(
+                !source[open..at].contains('\n'),
+                "{kind}: to_json outside an attribute"
+            );
+        }
+        // A slip in a variable name is an error, not a silent blank.
+        let slipped = source
+            .replace(
+                "task.input.aiServiceRequest.document.s3Object.bucket }}",
+                "task.input.aiServiceRequest.document.s3Object.buckt }}",
+            )
+            .replace(
+                "task.input.aiServiceRequest.image.s3Object.bucket }}",
+                "task.input.aiServiceRequest.image.s3Object.buckt }}",
+            );
+        assert_ne!(slipped, source, "{kind}");
+        let input = builtin_input(if kind.contains("textract") {
+            "textract-forms"
+        } else {
+            "rekognition-moderation"
+        });
+        let errors = render_with(
+            &parse_template(&slipped).unwrap(),
+            &input,
+            &PreviewPresign,
+            &Limits::human_loop(),
+        )
+        .unwrap_err();
+        assert_eq!(errors[0].code, codes::UNDEFINED_VARIABLE, "{kind}");
+    }
+}

@@ -9,7 +9,7 @@
 mod crowd;
 
 use crowd::{Canned, Harness};
-use serde_json::json;
+use serde_json::{json, Value};
 
 #[tokio::test]
 async fn checkboxes_sharing_a_name_merge_into_one_object_with_unchecked_as_false() {
@@ -738,6 +738,335 @@ async fn the_script_tags_submit_url_is_used_when_the_form_has_none() {
     assert_eq!(
         posts[0].2,
         json!({"answerContent": {"transcription": "hello"}})
+    );
+    h.finish().await;
+}
+
+// ---------------------------------------------------------------- A2I built-in task types
+
+const TEXTRACT: &str = "AWS/Textract/AnalyzeDocument/Forms/V1";
+const REKOGNITION: &str = "AWS/Rekognition/DetectModerationLabels/Image/V3";
+
+/// Replaces the text of an input (WebDriver clear, then typed key by key).
+async fn retype(h: &Harness, css: &str, text: &str) {
+    h.client
+        .find(fantoccini::Locator::Css(css))
+        .await
+        .unwrap_or_else(|err| panic!("no element {css}: {err}"))
+        .clear()
+        .await
+        .unwrap_or_else(|err| panic!("cannot clear {css}: {err}"));
+    h.type_into(css, text).await;
+}
+
+#[tokio::test]
+async fn textract_element_answers_the_corrected_value_and_a_missing_key_as_camel_case_blocks() {
+    let h = Harness::start().await;
+    // The shipped template over the input of a real built-in Textract loop: one selected pair
+    // ("Total" = "$148.99"), and the conditions' important keys, two of which no pair has.
+    let page = crowd::rendered_template(
+        "builtin-textract-forms",
+        &crowd::builtin_input("textract-forms"),
+    );
+    h.open("/textract", &page).await;
+    let rows = ".crowd-local-pair";
+    assert_eq!(
+        h.js(&format!(
+            "return document.querySelectorAll('{rows}').length;"
+        ))
+        .await,
+        json!(3),
+        "the pair, and Policy Number: and Device ID: as missing keys"
+    );
+    assert_eq!(
+        h.js("return Array.from(document.querySelectorAll('.crowd-local-key')).map(function (i) { return [i.value, i.readOnly]; });")
+            .await,
+        json!([["Total", true], ["Policy Number:", true], ["Device ID:", true]]),
+        "no-key-edit: keys are shown, not editable"
+    );
+    assert_eq!(
+        h.js("return document.querySelector('.crowd-local-value').value;")
+            .await,
+        json!("$148.99")
+    );
+    assert!(
+        !h.displayed(".crowd-local-add-pair").await,
+        "no-key-edit: no added fields"
+    );
+    retype(
+        &h,
+        ".crowd-local-pair:nth-child(1) .crowd-local-value",
+        "$149.99 USD",
+    )
+    .await;
+    h.type_into(
+        ".crowd-local-pair:nth-child(2) .crowd-local-value",
+        "AG133441",
+    )
+    .await;
+    h.submit().await;
+    let answer = h.answer_number(1).await;
+    assert_eq!(answer.as_object().unwrap().len(), 1, "{answer}");
+    let blocks = answer[TEXTRACT]["blocks"]
+        .as_array()
+        .expect("blocks")
+        .clone();
+    assert_eq!(blocks.len(), 10, "{blocks:#?}");
+    // The reviewed pair keeps its ids; the second value word is new.
+    assert_eq!(
+        blocks[0],
+        json!({"blockType": "WORD", "id": "911f8f63-be3e-4e7c-bbf5-9edcb194c07d", "text": "Total"})
+    );
+    assert_eq!(
+        blocks[1],
+        json!({"blockType": "WORD", "id": "62462e47-8ffc-4f9b-86b3-34cd56e8d865", "text": "$149.99"})
+    );
+    assert_eq!(blocks[2]["blockType"], "WORD");
+    assert_eq!(blocks[2]["text"], "USD");
+    assert!(crowd::is_uuid_v4(&blocks[2]["id"]), "{}", blocks[2]);
+    assert_eq!(
+        blocks[3],
+        json!({"blockType": "KEY_VALUE_SET", "id": "efef5f95-e05c-476c-8251-6378c6d69001",
+               "entityTypes": ["KEY"], "confidence": 41.291778564453125,
+               "relationships": [{"type": "VALUE", "ids": ["5d2518f0-40e5-420f-b72e-3aae5c2425a1"]},
+                                 {"type": "CHILD", "ids": ["911f8f63-be3e-4e7c-bbf5-9edcb194c07d"]}]})
+    );
+    assert_eq!(
+        blocks[4],
+        json!({"blockType": "KEY_VALUE_SET", "id": "5d2518f0-40e5-420f-b72e-3aae5c2425a1",
+               "entityTypes": ["VALUE"], "confidence": 41.291778564453125,
+               "relationships": [{"type": "CHILD", "ids": ["62462e47-8ffc-4f9b-86b3-34cd56e8d865", blocks[2]["id"]]}]})
+    );
+    // The missing key the reviewer filled: new words, a new pair, no model confidence.
+    let texts: Vec<&Value> = blocks[5..8].iter().map(|b| &b["text"]).collect();
+    assert_eq!(
+        texts,
+        [&json!("Policy"), &json!("Number:"), &json!("AG133441")]
+    );
+    let ids: Vec<Value> = blocks[5..10].iter().map(|b| b["id"].clone()).collect();
+    assert!(ids.iter().all(crowd::is_uuid_v4), "{ids:?}");
+    let mut unique = ids.clone();
+    unique.sort_by_key(|v| v.to_string());
+    unique.dedup();
+    assert_eq!(unique.len(), 5, "fresh ids are distinct");
+    assert_eq!(
+        blocks[8],
+        json!({"blockType": "KEY_VALUE_SET", "id": ids[3], "entityTypes": ["KEY"],
+               "relationships": [{"type": "VALUE", "ids": [ids[4]]}, {"type": "CHILD", "ids": [ids[0], ids[1]]}]})
+    );
+    assert_eq!(
+        blocks[9],
+        json!({"blockType": "KEY_VALUE_SET", "id": ids[4], "entityTypes": ["VALUE"],
+               "relationships": [{"type": "CHILD", "ids": [ids[2]]}]})
+    );
+    // Device ID: was left empty: no pair for it.
+    assert!(!answer.to_string().contains("Device"), "{answer}");
+    h.finish().await;
+}
+
+#[tokio::test]
+async fn textract_element_with_key_editing_adds_a_field_and_shows_hostile_text_as_text() {
+    let h = Harness::start().await;
+    let hostile = "<img src=x onerror=\"window.__pwned=1\"> ' \" & {{ x }}";
+    let blocks = json!([
+        {"blockType": "KEY_VALUE_SET", "id": "k", "entityTypes": ["KEY"], "confidence": 12.5,
+         "relationships": [{"type": "VALUE", "ids": ["v"]}, {"type": "CHILD", "ids": ["w1"]}]},
+        {"blockType": "KEY_VALUE_SET", "id": "v", "entityTypes": ["VALUE"],
+         "relationships": [{"type": "CHILD", "ids": ["w2", "s"]}]},
+        {"blockType": "WORD", "id": "w1", "text": hostile},
+        {"blockType": "WORD", "id": "w2", "text": "old"},
+        {"blockType": "SELECTION_ELEMENT", "id": "s", "selectionStatus": "SELECTED"}
+    ]);
+    // Attribute-escaped as a template's auto-escape would write it.
+    let attr = blocks
+        .to_string()
+        .replace('&', "&amp;")
+        .replace('\'', "&#39;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    h.open(
+        "/textract-edit",
+        &format!(
+            r#"<crowd-form>
+                 <crowd-textract-analyze-document src="" header="Fix the fields"
+                   initial-value='{attr}' block-types='["KEY_VALUE_SET"]'>
+                 </crowd-textract-analyze-document>
+               </crowd-form>"#
+        ),
+    )
+    .await;
+    assert_eq!(
+        h.js("return document.querySelector('.crowd-local-key').value;")
+            .await,
+        json!(hostile)
+    );
+    assert_eq!(
+        h.js("return [window.__pwned === undefined, document.querySelectorAll('img[src=x]').length];")
+            .await,
+        json!([true, 0])
+    );
+    assert!(h
+        .text("crowd-textract-analyze-document .crowd-local-target")
+        .await
+        .contains("no document"));
+    // Key editing is on: the key is corrected, and a field is added.
+    retype(
+        &h,
+        ".crowd-local-pair:nth-child(1) .crowd-local-key",
+        "Name:",
+    )
+    .await;
+    retype(&h, ".crowd-local-pair:nth-child(1) .crowd-local-value", "").await;
+    h.click(".crowd-local-add-pair").await;
+    h.type_into(".crowd-local-pair:nth-child(2) .crowd-local-value", "42")
+        .await;
+    // A value without a key is refused, naming the problem.
+    h.submit().await;
+    h.wait_for_js("return !!document.querySelector('.crowd-local-form-errors li');")
+        .await;
+    assert!(h
+        .text(".crowd-local-form-errors li")
+        .await
+        .contains("An added field has a value but no key."));
+    h.type_into(".crowd-local-pair:nth-child(2) .crowd-local-key", "Age")
+        .await;
+    h.submit().await;
+    let blocks = h.answer_number(1).await[TEXTRACT]["blocks"].clone();
+    // The emptied value keeps its selection element and loses its word.
+    assert_eq!(
+        blocks[0],
+        json!({"blockType": "WORD", "id": "w1", "text": "Name:"})
+    );
+    assert_eq!(
+        blocks[1],
+        json!({"blockType": "SELECTION_ELEMENT", "id": "s", "selectionStatus": "SELECTED"})
+    );
+    assert_eq!(
+        blocks[2],
+        json!({"blockType": "KEY_VALUE_SET", "id": "k", "entityTypes": ["KEY"], "confidence": 12.5,
+               "relationships": [{"type": "VALUE", "ids": ["v"]}, {"type": "CHILD", "ids": ["w1"]}]})
+    );
+    assert_eq!(
+        blocks[3],
+        json!({"blockType": "KEY_VALUE_SET", "id": "v", "entityTypes": ["VALUE"],
+               "relationships": [{"type": "CHILD", "ids": ["s"]}]})
+    );
+    assert_eq!(blocks[4]["text"], "Age");
+    assert_eq!(blocks[5]["text"], "42");
+    assert_eq!(blocks[6]["entityTypes"], json!(["KEY"]));
+    assert_eq!(blocks[7]["entityTypes"], json!(["VALUE"]));
+    assert_eq!(blocks.as_array().unwrap().len(), 8);
+    h.finish().await;
+}
+
+#[tokio::test]
+async fn textract_element_with_a_broken_initial_value_cannot_be_submitted() {
+    let h = Harness::start().await;
+    h.open(
+        "/textract-broken",
+        r#"<crowd-form>
+             <crowd-textract-analyze-document src="doc.png" initial-value='[{"blockType": '>
+             </crowd-textract-analyze-document>
+           </crowd-form>"#,
+    )
+    .await;
+    h.submit().await;
+    h.wait_for_js("return !!document.querySelector('.crowd-local-form-errors li');")
+        .await;
+    assert!(h
+        .text(".crowd-local-form-errors li")
+        .await
+        .contains("the initial-value attribute is not valid JSON"));
+    assert!(h.answers().await.is_empty());
+    h.finish().await;
+}
+
+#[tokio::test]
+async fn rekognition_element_answers_the_ticked_labels_as_given_and_the_exclusion_as_empty() {
+    let h = Harness::start().await;
+    let page = crowd::rendered_template(
+        "builtin-rekognition-moderation",
+        &crowd::builtin_input("rekognition-moderation"),
+    );
+    h.open("/rekognition", &page).await;
+    let choices = "crowd-rekognition-detect-moderation-labels label.crowd-local-choice";
+    assert_eq!(
+        h.js(&format!("return Array.from(document.querySelectorAll('{choices}')).map(function (l) {{ return l.textContent; }});"))
+            .await,
+        json!(["Suggestive", "Female Swimwear Or Underwear (in Suggestive)"])
+    );
+    // Nothing chosen: the submit is refused.
+    h.submit().await;
+    h.wait_for_js("return !!document.querySelector('.crowd-local-form-errors li');")
+        .await;
+    assert!(h
+        .text(".crowd-local-form-errors li")
+        .await
+        .contains("Choose at least one category, or \"None of these apply\"."));
+    h.click(&format!("{choices}:nth-of-type(2)")).await;
+    h.submit().await;
+    assert_eq!(
+        h.answer_number(1).await,
+        json!({REKOGNITION: {"moderationLabels": [
+            {"name": "Female Swimwear Or Underwear", "parentName": "Suggestive"}
+        ]}})
+    );
+    // The exclusion clears the choice and answers an empty list.
+    h.click(".crowd-local-exclusion").await;
+    assert_eq!(
+        h.js("return [document.querySelector('.crowd-local-exclusion').getAttribute('aria-pressed'), document.querySelectorAll('crowd-rekognition-detect-moderation-labels input:checked').length];")
+            .await,
+        json!(["true", 0])
+    );
+    h.submit().await;
+    assert_eq!(
+        h.answer_number(2).await,
+        json!({REKOGNITION: {"moderationLabels": []}})
+    );
+    // Ticking a label again withdraws the exclusion.
+    h.click(&format!("{choices}:nth-of-type(1)")).await;
+    h.submit().await;
+    assert_eq!(
+        h.answer_number(3).await,
+        json!({REKOGNITION: {"moderationLabels": [{"name": "Suggestive", "parentName": ""}]}})
+    );
+    h.finish().await;
+}
+
+#[tokio::test]
+async fn rekognition_element_with_string_categories_answers_strings() {
+    let h = Harness::start().await;
+    h.open(
+        "/rekognition-strings",
+        r#"<crowd-form>
+             <crowd-rekognition-detect-moderation-labels src="photo.png" header="Pick"
+               categories='["Violence", "Drugs", "<b>x</b>"]'
+               exclusion-category='{ name: "None of the above" }'>
+             </crowd-rekognition-detect-moderation-labels>
+             <crowd-input name="note" label="Note"></crowd-input>
+           </crowd-form>"#,
+    )
+    .await;
+    assert_eq!(
+        h.text(".crowd-local-exclusion").await,
+        "None of the above",
+        "AWS's JavaScript-object form of exclusion-category"
+    );
+    assert_eq!(
+        h.js("return document.querySelectorAll('crowd-rekognition-detect-moderation-labels b').length;")
+            .await,
+        json!(0),
+        "category text is text"
+    );
+    h.click("crowd-rekognition-detect-moderation-labels label.crowd-local-choice:nth-of-type(3)")
+        .await;
+    h.click("crowd-rekognition-detect-moderation-labels label.crowd-local-choice:nth-of-type(1)")
+        .await;
+    h.submit().await;
+    assert_eq!(
+        h.answer_number(1).await,
+        json!({REKOGNITION: {"moderationLabels": ["Violence", "<b>x</b>"]}})
     );
     h.finish().await;
 }

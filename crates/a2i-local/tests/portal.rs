@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use a2i_local::{LocalA2iBuilder, LoopStatus, Resources};
+use a2i_local::{LocalA2iBuilder, LoopStatus, RecordedAnalyses, Resources};
 use aws_sdk_sagemakera2iruntime::types::HumanLoopInput;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -25,6 +25,22 @@ const WAIT: Duration = Duration::from_secs(20);
 const WORKTEAM: &str = "arn:aws:sagemaker:us-east-1:111122223333:workteam/private-crowd/local";
 const ROLE: &str = "arn:aws:iam::111122223333:role/a2i-local";
 const TEMPLATES: [&str; 4] = ["generic", "moderation", "forms", "predictions"];
+const TEXTRACT: &str = "AWS/Textract/AnalyzeDocument/Forms/V1";
+const REKOGNITION: &str = "AWS/Rekognition/DetectModerationLabels/Image/V3";
+const TEXTRACT_CONDITIONS: &str = r#"{"Conditions":[{"Or":[
+  {"ConditionType":"ImportantFormKeyConfidenceCheck","ConditionParameters":{"ImportantFormKey":"Total:","ImportantFormKeyAliases":["Total"],"KeyValueBlockConfidenceLessThan":45,"WordBlockConfidenceLessThan":85}},
+  {"ConditionType":"MissingImportantFormKey","ConditionParameters":{"ImportantFormKey":"Policy Number:"}}]}]}"#;
+const REKOGNITION_CONDITIONS: &str = r#"{"Conditions":[{"ConditionType":"ModerationLabelConfidenceCheck","ConditionParameters":{"ModerationLabelName":"Swimwear","ConfidenceGreaterThan":60}}]}"#;
+/// The bucket the raw media is uploaded to.
+const MEDIA_BUCKET: &str = "raw-media";
+/// A real 2x2 PNG, so the task page can show that the presigned image loads.
+const PNG: [u8; 73] = [
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x02, 0x08, 0x02, 0x00, 0x00, 0x00, 0xfd, 0xd4, 0x9a,
+    0x73, 0x00, 0x00, 0x00, 0x10, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0xf8, 0xcf, 0xc0, 0x00,
+    0x44, 0x0c, 0x10, 0x0a, 0x00, 0x1f, 0xee, 0x03, 0xfd, 0x8b, 0x5f, 0x14, 0xd4, 0x00, 0x00, 0x00,
+    0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+];
 
 fn repo_file(path: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -70,6 +86,38 @@ fn resources(task_count: u8) -> Resources {
                     "TaskTitle": format!("Review ({name})"),
                     "TaskDescription": format!("Check the {name} item"),
                     "TaskKeywords": ["review", name],
+                    "TaskCount": task_count,
+                    "TaskTimeLimitInSeconds": 300
+                },
+                "OutputConfig": {"S3OutputPath": "s3://a2i-local-output/reviews"},
+                "RoleArn": ROLE
+            }));
+    }
+    // The built-in task types: A2I's request source and activation conditions on the flow.
+    for (name, source, conditions) in [
+        ("builtin-textract-forms", TEXTRACT, TEXTRACT_CONDITIONS),
+        (
+            "builtin-rekognition-moderation",
+            REKOGNITION,
+            REKOGNITION_CONDITIONS,
+        ),
+    ] {
+        let content =
+            std::fs::read_to_string(repo_file(&format!("worker-templates/{name}.liquid.html")))
+                .expect("the shipped template");
+        resources = resources
+            .human_task_ui(format!("{name}-ui"), content)
+            .flow_definition(json!({
+                "FlowDefinitionName": format!("{name}-flow"),
+                "HumanLoopRequestSource": {"AwsManagedHumanLoopRequestSource": source},
+                "HumanLoopActivationConfig": {"HumanLoopActivationConditionsConfig": {
+                    "HumanLoopActivationConditions": conditions
+                }},
+                "HumanLoopConfig": {
+                    "HumanTaskUiName": format!("{name}-ui"),
+                    "WorkteamArn": WORKTEAM,
+                    "TaskTitle": format!("Review ({name})"),
+                    "TaskDescription": "Check what the service read",
                     "TaskCount": task_count,
                     "TaskTimeLimitInSeconds": 300
                 },
@@ -541,5 +589,226 @@ async fn a_released_task_goes_back_to_the_queue() {
     p.choose(3).await;
     p.submit_and_wait_done().await;
     assert_eq!(p.status("given-back"), LoopStatus::Completed);
+    p.finish().await;
+}
+
+/// What the recorded services answer for the uploaded image (matched by bucket and key): a
+/// receipt whose "Total" was read with low confidence and without a policy number, and a photo
+/// with swimwear.
+fn recorded_analyses() -> RecordedAnalyses {
+    let mut recorded = RecordedAnalyses::empty();
+    let form = json!({"service": "textract", "match": {"bucket": MEDIA_BUCKET, "key": "forms/receipt.png"},
+    "response": {"DocumentMetadata": {"Pages": 1}, "AnalyzeDocumentModelVersion": "1.0", "Blocks": [
+        {"BlockType": "PAGE", "Id": "p", "Page": 1, "Relationships": [{"Type": "CHILD", "Ids": ["w1", "w2"]}]},
+        {"BlockType": "KEY_VALUE_SET", "Id": "k1", "EntityTypes": ["KEY"], "Confidence": 41.3, "Page": 1,
+         "Relationships": [{"Type": "VALUE", "Ids": ["v1"]}, {"Type": "CHILD", "Ids": ["w1"]}]},
+        {"BlockType": "KEY_VALUE_SET", "Id": "v1", "EntityTypes": ["VALUE"], "Confidence": 41.3, "Page": 1,
+         "Relationships": [{"Type": "CHILD", "Ids": ["w2"]}]},
+        {"BlockType": "WORD", "Id": "w1", "Text": "Total", "Confidence": 99.1, "Page": 1},
+        {"BlockType": "WORD", "Id": "w2", "Text": "$148.99", "Confidence": 60.2, "Page": 1}
+    ]}});
+    let photo = json!({"service": "rekognition", "match": {"bucket": MEDIA_BUCKET, "key": "photos/beach.png"},
+    "response": {"ModerationModelVersion": "7.0", "ModerationLabels": [
+        {"Confidence": 88.5, "Name": "Swimwear", "ParentName": "Suggestive", "TaxonomyLevel": 2},
+        {"Confidence": 55.0, "Name": "Suggestive", "ParentName": "", "TaxonomyLevel": 1}
+    ]}});
+    // The rest of the page: enough words that the loop's input is far over RenderUiTemplate's
+    // 128,000 characters (the portal renders with the loop limits).
+    let mut form = form;
+    let blocks = form["response"]["Blocks"].as_array_mut().expect("blocks");
+    for i in 0..2500 {
+        blocks.push(
+            json!({"BlockType": "WORD", "Id": format!("filler-{i}"), "Text": "lorem",
+                           "Confidence": 99.0, "Page": 1}),
+        );
+    }
+    for doc in [form, photo] {
+        recorded
+            .add_json(doc.to_string().as_bytes())
+            .expect("a valid recording");
+    }
+    recorded
+}
+
+/// The portal with the media bucket (versioned) and the recorded analyses; uploads the PNG
+/// as `key` and returns its version id.
+async fn builtin_portal(key: &str) -> (Portal, String) {
+    let p = Portal::start(|b| {
+        b.bucket(MEDIA_BUCKET)
+            .recorded_analyses(recorded_analyses())
+    })
+    .await;
+    let s3 = p.local.s3();
+    s3.put_bucket_versioning()
+        .bucket(MEDIA_BUCKET)
+        .versioning_configuration(
+            aws_sdk_s3::types::VersioningConfiguration::builder()
+                .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("versioning on");
+    let put = s3
+        .put_object()
+        .bucket(MEDIA_BUCKET)
+        .key(key)
+        .content_type("image/png")
+        .body(PNG.to_vec().into())
+        .send()
+        .await
+        .expect("the image is uploaded");
+    let version = put.version_id().expect("a versioned upload").to_owned();
+    (p, version)
+}
+
+/// Waits until the element's image has loaded through its presigned URL.
+async fn image_loads(p: &Portal, element: &str) {
+    p.wait_for_js(&format!(
+        "var i = document.querySelector('{element} img.crowd-local-image'); return !!i && i.complete && i.naturalWidth === 2;"
+    ))
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_person_corrects_a_built_in_textract_loop_and_output_json_carries_the_blocks() {
+    let (p, version) = builtin_portal("forms/receipt.png").await;
+    let conf = aws_sdk_textract::config::Builder::from(&p.local.handle.sdk_config())
+        .endpoint_url(p.local.handle.a2i_endpoint())
+        .build();
+    let flow = "builtin-textract-forms-flow";
+    let analysed = aws_sdk_textract::Client::from_conf(conf)
+        .analyze_document()
+        .document(
+            aws_sdk_textract::types::Document::builder()
+                .s3_object(
+                    aws_sdk_textract::types::S3Object::builder()
+                        .bucket(MEDIA_BUCKET)
+                        .name("forms/receipt.png")
+                        .version(&version)
+                        .build(),
+                )
+                .build(),
+        )
+        .feature_types(aws_sdk_textract::types::FeatureType::Forms)
+        .human_loop_config(
+            aws_sdk_textract::types::HumanLoopConfig::builder()
+                .human_loop_name("receipt-1")
+                .flow_definition_arn(p.local.handle.flow_definition_arn(flow))
+                .build()
+                .expect("a loop config"),
+        )
+        .send()
+        .await
+        .expect("AnalyzeDocument");
+    assert!(analysed
+        .human_loop_activation_output()
+        .and_then(|o| o.human_loop_arn())
+        .is_some());
+
+    let input_len = p
+        .local
+        .handle
+        .human_loop("receipt-1")
+        .expect("the loop")
+        .input_content
+        .len();
+    assert!(input_len > 200_000, "{input_len}");
+    p.open_as("ana").await;
+    p.take(flow).await;
+    let element = "crowd-textract-analyze-document";
+    image_loads(&p, element).await;
+    // Why it is here: the Or held through its first leaf.
+    assert!(p
+        .text("#task")
+        .await
+        .contains("ImportantFormKeyConfidenceCheck"));
+    assert_eq!(
+        p.js("return Array.from(document.querySelectorAll('.crowd-local-key')).map(function (i) { return i.value; });")
+            .await,
+        json!(["Total", "Policy Number:"]),
+        "the flagged pair, and the missing key from the conditions"
+    );
+    let value = ".crowd-local-pair:nth-child(1) .crowd-local-value";
+    p.client
+        .find(Locator::Css(value))
+        .await
+        .expect("the value field")
+        .clear()
+        .await
+        .expect("cleared");
+    p.type_into(value, "$184.99").await;
+    p.submit_and_wait_done().await;
+    assert!(p.text("#loop-status").await.contains("Completed"));
+
+    let output = p.output_of("receipt-1").await;
+    let answers = output["humanAnswers"].as_array().expect("humanAnswers");
+    assert_eq!(answers.len(), 1);
+    assert_eq!(answers[0]["workerId"], "ana");
+    assert_eq!(
+        answers[0]["answerContent"],
+        json!({TEXTRACT: {"blocks": [
+            {"blockType": "WORD", "id": "w1", "text": "Total"},
+            {"blockType": "WORD", "id": "w2", "text": "$184.99"},
+            {"blockType": "KEY_VALUE_SET", "id": "k1", "entityTypes": ["KEY"], "confidence": 41.3,
+             "relationships": [{"type": "VALUE", "ids": ["v1"]}, {"type": "CHILD", "ids": ["w1"]}]},
+            {"blockType": "KEY_VALUE_SET", "id": "v1", "entityTypes": ["VALUE"], "confidence": 41.3,
+             "relationships": [{"type": "CHILD", "ids": ["w2"]}]}
+        ]}})
+    );
+    p.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_person_confirms_a_built_in_moderation_loop_and_output_json_carries_the_labels() {
+    let (p, version) = builtin_portal("photos/beach.png").await;
+    let conf = aws_sdk_rekognition::config::Builder::from(&p.local.handle.sdk_config())
+        .endpoint_url(p.local.handle.a2i_endpoint())
+        .build();
+    let flow = "builtin-rekognition-moderation-flow";
+    aws_sdk_rekognition::Client::from_conf(conf)
+        .detect_moderation_labels()
+        .image(
+            aws_sdk_rekognition::types::Image::builder()
+                .s3_object(
+                    aws_sdk_rekognition::types::S3Object::builder()
+                        .bucket(MEDIA_BUCKET)
+                        .name("photos/beach.png")
+                        .version(&version)
+                        .build(),
+                )
+                .build(),
+        )
+        .human_loop_config(
+            aws_sdk_rekognition::types::HumanLoopConfig::builder()
+                .human_loop_name("beach-1")
+                .flow_definition_arn(p.local.handle.flow_definition_arn(flow))
+                .build()
+                .expect("a loop config"),
+        )
+        .send()
+        .await
+        .expect("DetectModerationLabels");
+
+    p.open_as("ana").await;
+    p.take(flow).await;
+    let element = "crowd-rekognition-detect-moderation-labels";
+    // The analysed version of the image, presigned with its versionId.
+    image_loads(&p, element).await;
+    assert_eq!(
+        p.js(&format!("return document.querySelector('{element} img').getAttribute('src').includes('versionId=');"))
+            .await,
+        json!(true)
+    );
+    p.click(&format!(
+        "{element} label.crowd-local-choice:nth-of-type(1)"
+    ))
+    .await;
+    p.submit_and_wait_done().await;
+    let output = p.output_of("beach-1").await;
+    assert_eq!(
+        output["humanAnswers"][0]["answerContent"],
+        json!({REKOGNITION: {"moderationLabels": [{"name": "Swimwear", "parentName": "Suggestive"}]}})
+    );
     p.finish().await;
 }

@@ -214,7 +214,7 @@
 
   var CSS = [
     '.crowd-local{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;font-size:16px;line-height:1.45;color:#16191f}',
-    'crowd-form,crowd-card,crowd-alert,crowd-input,crowd-text-area,crowd-slider,crowd-classifier,crowd-classifier-multi-select,crowd-image-classifier,crowd-instructions,crowd-radio-group,crowd-local-unsupported{display:block}',
+    'crowd-form,crowd-card,crowd-alert,crowd-input,crowd-text-area,crowd-slider,crowd-classifier,crowd-classifier-multi-select,crowd-image-classifier,crowd-instructions,crowd-radio-group,crowd-textract-analyze-document,crowd-rekognition-detect-moderation-labels,crowd-local-unsupported{display:block}',
     'crowd-form{max-width:1100px}',
     'crowd-input,crowd-text-area,crowd-slider,crowd-radio-group{margin:0 0 14px}',
     'crowd-checkbox,crowd-radio-button,crowd-toggle-button{display:block;margin:4px 0}',
@@ -266,6 +266,13 @@
     '.crowd-local-full summary{cursor:pointer;color:#0066a1;font-weight:600}',
     '.crowd-local-comment textarea{margin-top:6px}',
     '.crowd-local-note{color:#545b64;font-size:14px;font-style:italic}',
+    '.crowd-local-pair{border-top:1px solid #d5dbdb;padding:8px 0}',
+    '.crowd-local-pair:first-child{border-top:0}',
+    '.crowd-local-pair .crowd-local-label{font-weight:600;font-size:14px;margin:4px 0 2px}',
+    '.crowd-local-key[readonly]{background:#f2f3f3;color:#16191f}',
+    '.crowd-local-pair-missing .crowd-local-label:first-child{color:#b0281a}',
+    '.crowd-local-pair-changed{box-shadow:inset 4px 0 0 #0073bb;padding-left:10px}',
+    '.crowd-local-add-pair,.crowd-local-exclusion{margin-top:10px}',
     '.crowd-local-unsupported-box{border:2px dashed #d13212;background:#fdf3f1;color:#16191f;border-radius:6px;padding:12px 14px;margin:10px 0}',
     '.crowd-local-unsupported-box strong{color:#b0281a}',
     '.crowd-local-form-errors{margin:10px 0}',
@@ -282,7 +289,7 @@
   CSS += '\n' + ['crowd-form', 'crowd-button', 'crowd-input', 'crowd-text-area', 'crowd-checkbox',
     'crowd-radio-group', 'crowd-radio-button', 'crowd-toggle-button', 'crowd-slider', 'crowd-classifier',
     'crowd-classifier-multi-select', 'crowd-image-classifier', 'crowd-alert', 'crowd-card',
-    'crowd-instructions', '.crowd-local', '.crowd-local-form-errors', '.crowd-local-alert'].map(function (s) {
+    'crowd-instructions', 'crowd-textract-analyze-document', 'crowd-rekognition-detect-moderation-labels', '.crowd-local', '.crowd-local-form-errors', '.crowd-local-alert'].map(function (s) {
     return s + '[hidden]';
   }).join(',') + '{display:none!important}';
 
@@ -1090,6 +1097,590 @@
     }
   }
 
+  // ---------------------------------------------------------------- A2I built-in task types
+
+  /** The answerContent key of crowd-textract-analyze-document (A2I's request source). */
+  var TEXTRACT_KEY = 'AWS/Textract/AnalyzeDocument/Forms/V1';
+  /** The answerContent key of crowd-rekognition-detect-moderation-labels. */
+  var REKOGNITION_KEY = 'AWS/Rekognition/DetectModerationLabels/Image/V3';
+  /** The most blocks / categories an element takes from its attributes (a page stays usable). */
+  var MAX_BLOCKS = 20000;
+  var MAX_CATEGORIES = 1000;
+
+  /** Parses a JSON attribute; returns {value} or {error} (the error never repeats the text). */
+  function jsonAttr(host, name) {
+    var raw = host.getAttribute(name);
+    if (raw === null || raw.trim() === '') {
+      return { missing: true };
+    }
+    try {
+      return { value: JSON.parse(raw) };
+    } catch (err) {
+      return { error: 'the ' + name + ' attribute is not valid JSON' };
+    }
+  }
+
+  /** A random RFC 4122 version 4 id, the form Textract gives its block ids. */
+  function newBlockId() {
+    if (window.crypto && typeof window.crypto.randomUUID === 'function') {
+      return window.crypto.randomUUID();
+    }
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    var hex = Array.prototype.map.call(bytes, function (b) { return (b + 0x100).toString(16).slice(1); }).join('');
+    return hex.slice(0, 8) + '-' + hex.slice(8, 12) + '-' + hex.slice(12, 16) + '-' + hex.slice(16, 20) + '-' + hex.slice(20);
+  }
+
+  /** The image (or document) panel: an <img> of src, or a note when there is none. */
+  function mediaPanel(host, what) {
+    var target = make('div', { className: 'crowd-local-target' });
+    var src = host.getAttribute('src');
+    if (!src) {
+      target.appendChild(make('p', { className: 'crowd-local-error' },
+        'There is no ' + what + ' to show (the src attribute is empty).'));
+      return target;
+    }
+    var image = make('img', { className: 'crowd-local-image', src: src, alt: 'The ' + what + ' under review' });
+    image.addEventListener('error', function () {
+      // PDF and TIFF documents cannot be shown as an image: offer them to open instead.
+      var note = make('p', { className: 'crowd-local-note' }, 'The ' + what + ' cannot be shown here. ');
+      note.appendChild(make('a', { href: src, target: '_blank', rel: 'noopener noreferrer' }, 'Open the ' + what));
+      image.replaceWith(note);
+    }, { once: true });
+    target.appendChild(image);
+    return target;
+  }
+
+  /** The instruction regions of an element, moved into its side column. */
+  function instructionRegions(host, side) {
+    regions(host, 'short-instructions').forEach(function (region) {
+      var box = make('div', { className: 'crowd-local-short' });
+      box.appendChild(region);
+      side.appendChild(box);
+    });
+    regions(host, 'full-instructions').forEach(function (region) {
+      var details = make('details', { className: 'crowd-local-full' });
+      details.appendChild(make('summary', null, region.getAttribute('header') || 'Full instructions'));
+      details.appendChild(region);
+      side.appendChild(details);
+    });
+  }
+
+  /** The ids of a block's relationships of one type, in order. */
+  function relatedIds(block, type) {
+    var out = [];
+    if (!block || !Array.isArray(block.relationships)) {
+      return out;
+    }
+    block.relationships.forEach(function (rel) {
+      if (rel && rel.type === type && Array.isArray(rel.ids)) {
+        rel.ids.forEach(function (id) {
+          if (typeof id === 'string') {
+            out.push(id);
+          }
+        });
+      }
+    });
+    return out;
+  }
+
+  function hasEntity(block, entity) {
+    return Array.isArray(block.entityTypes) && block.entityTypes.indexOf(entity) >= 0;
+  }
+
+  /** Folds a key's text for matching important keys: case, spacing and a trailing colon. */
+  function foldKey(text) {
+    return String(text).toLowerCase().replace(/\s+/g, ' ').trim().replace(/\s*:$/, '');
+  }
+
+  /**
+   * crowd-textract-analyze-document: the document beside its key-value pairs (KEY_VALUE_SET
+   * blocks of initial-value, with their WORD children as editable text), plus a row for each
+   * important key (keys) that no pair has. Answers {TEXTRACT_KEY: {blocks: [...]}}: the KEY and
+   * VALUE blocks with their relationships and the WORD blocks with the reviewer's text.
+   */
+  class CrowdTextractAnalyzeDocument extends CrowdField {
+    get name() {
+      return TEXTRACT_KEY;
+    }
+
+    set name(value) {
+      // The answer key is fixed by A2I (the request source); a name attribute cannot change it.
+    }
+
+    crowdRender() {
+      var self = this;
+      this._crowdProblem = null;
+      this._crowdRows = [];
+      var wrapper = make('div', { className: 'crowd-local-classifier crowd-local-builtin' });
+      var header = this.getAttribute('header');
+      if (header) {
+        wrapper.appendChild(make('h2', null, header));
+      }
+      var columns = make('div', { className: 'crowd-local-columns' });
+      columns.appendChild(mediaPanel(this, 'document'));
+      var side = make('div', { className: 'crowd-local-side' });
+      var fieldset = make('fieldset', { className: 'crowd-local-pairs' });
+      fieldset.appendChild(make('legend', null, 'Form fields'));
+      this._crowdFieldset = fieldset;
+      this._crowdKeyEdit = !this.hasAttribute('no-key-edit');
+
+      var types = jsonAttr(this, 'block-types');
+      if (types.value !== undefined && !(Array.isArray(types.value) && types.value.every(function (t) { return t === 'KEY_VALUE_SET'; }))) {
+        fieldset.appendChild(make('p', { className: 'crowd-local-note' },
+          'Only KEY_VALUE_SET blocks are reviewed here; the other block types in block-types are ignored.'));
+      }
+      var initial = jsonAttr(this, 'initial-value');
+      var blocks = [];
+      if (initial.error) {
+        this._crowdProblem = initial.error;
+      } else if (initial.value !== undefined && !Array.isArray(initial.value)) {
+        this._crowdProblem = 'the initial-value attribute is not a JSON array of blocks';
+      } else if (Array.isArray(initial.value) && initial.value.length > MAX_BLOCKS) {
+        this._crowdProblem = 'the initial-value attribute has more than ' + MAX_BLOCKS + ' blocks';
+      } else if (Array.isArray(initial.value)) {
+        blocks = initial.value.filter(isPlainObject);
+      }
+      var keys = jsonAttr(this, 'keys');
+      var important = [];
+      if (keys.error) {
+        this._crowdProblem = this._crowdProblem || keys.error;
+      } else if (Array.isArray(keys.value)) {
+        important = keys.value.filter(function (k) {
+          return isPlainObject(k) && (typeof k.importantFormKey === 'string' || typeof k.importantFormKey === 'number');
+        }).slice(0, MAX_CATEGORIES);
+      }
+      if (this._crowdProblem) {
+        fieldset.appendChild(make('div', { className: 'crowd-local-error', role: 'alert' },
+          'This task cannot be answered: ' + this._crowdProblem + '.'));
+      }
+
+      var byId = {};
+      blocks.forEach(function (block) {
+        if (typeof block.id === 'string') {
+          byId[block.id] = block;
+        }
+      });
+      this._crowdById = byId;
+      var list = make('div', { className: 'crowd-local-pair-list' });
+      var seenKeys = [];
+      blocks.forEach(function (block) {
+        if (block.blockType !== 'KEY_VALUE_SET' || !hasEntity(block, 'KEY')) {
+          return;
+        }
+        var valueBlocks = relatedIds(block, 'VALUE').map(function (id) { return byId[id]; }).filter(Boolean);
+        var row = self.crowdPairRow({ key: block, values: valueBlocks });
+        seenKeys.push(foldKey(row.keyInput.value));
+        list.appendChild(row.element);
+      });
+      // Important keys no pair has: a row to type the value into.
+      var added = [];
+      important.forEach(function (entry) {
+        var names = [entry.importantFormKey].concat(Array.isArray(entry.importantFormKeyAliases) ? entry.importantFormKeyAliases : [])
+          .map(foldKey);
+        var folded = foldKey(entry.importantFormKey);
+        if (added.indexOf(folded) >= 0 || names.some(function (n) { return seenKeys.indexOf(n) >= 0; })) {
+          return;
+        }
+        added.push(folded);
+        var row = self.crowdPairRow({ missing: String(entry.importantFormKey) });
+        list.appendChild(row.element);
+      });
+      if (!this._crowdRows.length && !this._crowdProblem) {
+        list.appendChild(make('p', { className: 'crowd-local-note' }, 'There are no form fields to review.'));
+      }
+      fieldset.appendChild(list);
+      this._crowdList = list;
+      if (this._crowdKeyEdit) {
+        var add = internal(make('button', { type: 'button', className: 'crowd-local-btn crowd-local-add-pair' }, 'Add a field'));
+        add.addEventListener('click', function () {
+          var row = self.crowdPairRow({ fresh: true });
+          list.appendChild(row.element);
+          row.keyInput.focus();
+        });
+        fieldset.appendChild(add);
+      }
+      this._crowdError = make('div', { className: 'crowd-local-error', id: uid('error'), 'aria-live': 'polite' });
+      fieldset.appendChild(this._crowdError);
+      side.appendChild(fieldset);
+      instructionRegions(this, side);
+      columns.appendChild(side);
+      wrapper.appendChild(columns);
+      this.appendChild(wrapper);
+    }
+
+    /** The WORD children of a block (other children, such as selection elements, apart). */
+    crowdChildren(block) {
+      var byId = this._crowdById;
+      var words = [];
+      var others = [];
+      relatedIds(block, 'CHILD').forEach(function (id) {
+        var child = byId[id];
+        if (child && child.blockType === 'WORD') {
+          words.push(child);
+        } else if (child) {
+          others.push(child);
+        }
+      });
+      return { words: words, others: others };
+    }
+
+    /** One editable row: {element, keyInput, valueInput}; kept in this._crowdRows. */
+    crowdPairRow(spec) {
+      var self = this;
+      var index = this._crowdRows.length + 1;
+      var row = { spec: spec };
+      var element = make('div', { className: 'crowd-local-pair' + (spec.missing !== undefined ? ' crowd-local-pair-missing' : '') });
+      var keyId = uid('key');
+      var valueId = uid('value');
+      var keyText = '';
+      var valueText = '';
+      row.keyWords = [];
+      row.valueWords = [];
+      row.valueOthers = [];
+      if (spec.key) {
+        row.keyWords = this.crowdChildren(spec.key).words;
+        keyText = row.keyWords.map(function (w) { return typeof w.text === 'string' ? w.text : ''; }).join(' ');
+        spec.values.forEach(function (value) {
+          var children = self.crowdChildren(value);
+          row.valueWords = row.valueWords.concat(children.words);
+          row.valueOthers = row.valueOthers.concat(children.others);
+        });
+        valueText = row.valueWords.map(function (w) { return typeof w.text === 'string' ? w.text : ''; }).join(' ');
+      } else if (spec.missing !== undefined) {
+        keyText = spec.missing;
+      }
+      row.initialKey = keyText;
+      row.initialValue = valueText;
+      element.appendChild(make('label', { className: 'crowd-local-label', for: keyId },
+        spec.missing !== undefined ? 'Field ' + index + ' (not found in the document)' : 'Field ' + index + ' key'));
+      var keyInput = internal(make('input', { type: 'text', id: keyId, className: 'crowd-local-control crowd-local-key' }));
+      keyInput.value = keyText;
+      // A missing important key keeps its name; keys of found pairs only with key editing on.
+      keyInput.readOnly = spec.fresh ? false : (spec.missing !== undefined || !this._crowdKeyEdit);
+      element.appendChild(keyInput);
+      element.appendChild(make('label', { className: 'crowd-local-label', for: valueId }, 'Value'));
+      var valueInput = internal(make('input', { type: 'text', id: valueId, className: 'crowd-local-control crowd-local-value' }));
+      valueInput.value = valueText;
+      if (spec.missing !== undefined) {
+        valueInput.setAttribute('placeholder', 'Type the value if the document has one');
+      }
+      element.appendChild(valueInput);
+      row.valueOthers.forEach(function (other) {
+        var status = typeof other.selectionStatus === 'string' ? other.selectionStatus : other.blockType;
+        element.appendChild(make('div', { className: 'crowd-local-hint' }, 'Also in the value (kept as read): ' + String(status)));
+      });
+      keyInput.disabled = valueInput.disabled = this.hasAttribute('disabled');
+      [keyInput, valueInput].forEach(function (input) {
+        input.addEventListener('input', function () {
+          element.classList.toggle('crowd-local-pair-changed',
+            keyInput.value !== row.initialKey || valueInput.value !== row.initialValue);
+          self.crowdRecheck();
+        });
+      });
+      row.element = element;
+      row.keyInput = keyInput;
+      row.valueInput = valueInput;
+      this._crowdRows.push(row);
+      return row;
+    }
+
+    crowdFocusTarget() {
+      var row = (this._crowdRows || [])[0];
+      return row ? row.valueInput : null;
+    }
+
+    crowdLabel() {
+      return this.getAttribute('header') || 'Form fields';
+    }
+
+    crowdValidate() {
+      if (this._crowdProblem) {
+        return 'This task cannot be answered: ' + this._crowdProblem + '.';
+      }
+      var empty = (this._crowdRows || []).filter(function (row) {
+        return row.spec.fresh && row.valueInput.value.trim() !== '' && row.keyInput.value.trim() === '';
+      });
+      return empty.length ? 'An added field has a value but no key.' : null;
+    }
+
+    /** Text as WORD blocks: the old words' ids are reused in order, new words get new ids. */
+    crowdWords(text, oldWords, out) {
+      var tokens = text.split(/\s+/).filter(function (t) { return t !== ''; });
+      return tokens.map(function (token, i) {
+        var old = oldWords[i];
+        var id = old && typeof old.id === 'string' ? old.id : newBlockId();
+        out.push({ blockType: 'WORD', id: id, text: token });
+        return id;
+      });
+    }
+
+    /** The answer's blocks, as A2I's own element gives them. */
+    crowdBlocks() {
+      var self = this;
+      var out = [];
+      (this._crowdRows || []).forEach(function (row) {
+        var keyText = row.keyInput.value;
+        var valueText = row.valueInput.value;
+        if (!row.spec.key && valueText.trim() === '') {
+          return; // an unfilled missing key or added row is no answer
+        }
+        var words = [];
+        var keyWordIds = self.crowdWords(keyText, row.keyWords, words);
+        var valueWordIds = self.crowdWords(valueText, row.valueWords, words);
+        row.valueOthers.forEach(function (other) {
+          if (typeof other.id === 'string') {
+            valueWordIds.push(other.id);
+            var copy = { blockType: other.blockType, id: other.id };
+            if (other.selectionStatus !== undefined) {
+              copy.selectionStatus = other.selectionStatus;
+            }
+            words.push(copy);
+          }
+        });
+        var keyBlock = row.spec.key;
+        var valueBlock = keyBlock ? row.spec.values[0] : null;
+        var keyId = keyBlock && typeof keyBlock.id === 'string' ? keyBlock.id : newBlockId();
+        var valueId = valueBlock && typeof valueBlock.id === 'string' ? valueBlock.id : newBlockId();
+        var key = { blockType: 'KEY_VALUE_SET', id: keyId, entityTypes: ['KEY'], relationships: [{ type: 'VALUE', ids: [valueId] }] };
+        if (keyWordIds.length) {
+          key.relationships.push({ type: 'CHILD', ids: keyWordIds });
+        }
+        var value = { blockType: 'KEY_VALUE_SET', id: valueId, entityTypes: ['VALUE'], relationships: [] };
+        if (valueWordIds.length) {
+          value.relationships.push({ type: 'CHILD', ids: valueWordIds });
+        }
+        // The model's confidence stays on the pair it came with (as in A2I's real output).
+        if (keyBlock && typeof keyBlock.confidence === 'number') {
+          key.confidence = keyBlock.confidence;
+        }
+        if (valueBlock && typeof valueBlock.confidence === 'number') {
+          value.confidence = valueBlock.confidence;
+        }
+        out.push.apply(out, words);
+        out.push(key, value);
+      });
+      return out;
+    }
+
+    get value() {
+      return { blocks: this.crowdBlocks() };
+    }
+
+    crowdContribute(answer) {
+      if (this._crowdProblem) {
+        return;
+      }
+      answer[TEXTRACT_KEY] = { blocks: this.crowdBlocks() };
+    }
+
+    crowdReset() {
+      var rows = this._crowdRows || [];
+      this._crowdRows = rows.filter(function (row) {
+        if (row.spec.fresh) {
+          row.element.remove();
+          return false;
+        }
+        row.keyInput.value = row.initialKey;
+        row.valueInput.value = row.initialValue;
+        row.element.classList.remove('crowd-local-pair-changed');
+        return true;
+      });
+      this.crowdShowError(null);
+    }
+  }
+
+  /**
+   * crowd-rekognition-detect-moderation-labels: the image beside a checkbox per category and an
+   * exclusion button that clears them. Answers {REKOGNITION_KEY: {moderationLabels: [...]}}:
+   * the chosen categories as given (strings or objects), [] after the exclusion.
+   */
+  class CrowdRekognitionDetectModerationLabels extends CrowdField {
+    get name() {
+      return REKOGNITION_KEY;
+    }
+
+    set name(value) {
+      // Fixed by A2I, as for crowd-textract-analyze-document.
+    }
+
+    crowdRender() {
+      var self = this;
+      this._crowdProblem = null;
+      this._crowdInputs = [];
+      this._crowdExcluded = false;
+      var wrapper = make('div', { className: 'crowd-local-classifier crowd-local-builtin' });
+      var header = this.getAttribute('header');
+      if (header) {
+        wrapper.appendChild(make('h2', null, header));
+      }
+      var columns = make('div', { className: 'crowd-local-columns' });
+      columns.appendChild(mediaPanel(this, 'image'));
+      var side = make('div', { className: 'crowd-local-side' });
+      var fieldset = make('fieldset');
+      fieldset.appendChild(make('legend', null, 'Choose all that apply'));
+      this._crowdFieldset = fieldset;
+      var parsed = jsonAttr(this, 'categories');
+      var categories = [];
+      if (parsed.error) {
+        // AWS's examples also write ['a', 'b']: the classifiers' parser reads that form.
+        var quoted = parseCategories(this.getAttribute('categories'));
+        if (quoted.list) {
+          categories = quoted.list;
+        } else {
+          this._crowdProblem = parsed.error;
+        }
+      } else if (parsed.missing) {
+        categories = [];
+      } else if (!Array.isArray(parsed.value)) {
+        this._crowdProblem = 'the categories attribute is not a JSON array';
+      } else if (parsed.value.length > MAX_CATEGORIES) {
+        this._crowdProblem = 'the categories attribute has more than ' + MAX_CATEGORIES + ' categories';
+      } else if (!parsed.value.every(function (c) { return typeof c === 'string' || (isPlainObject(c) && typeof c.name === 'string'); })) {
+        this._crowdProblem = 'each category must be a string or an object with a string name';
+      } else {
+        categories = parsed.value;
+      }
+      this._crowdCategories = categories;
+      if (this._crowdProblem) {
+        fieldset.appendChild(make('div', { className: 'crowd-local-error', role: 'alert' },
+          'This task cannot be answered: ' + this._crowdProblem + '.'));
+      }
+      categories.forEach(function (category, index) {
+        var input = internal(make('input', { type: 'checkbox' }));
+        input.value = String(index);
+        input.disabled = self.hasAttribute('disabled');
+        var label = make('label', { className: 'crowd-local-choice' });
+        label.appendChild(input);
+        var text = make('span', null, typeof category === 'string' ? category : category.name);
+        if (isPlainObject(category) && typeof category.parentName === 'string' && category.parentName !== '') {
+          text.appendChild(make('span', { className: 'crowd-local-hint' }, ' (in ' + category.parentName + ')'));
+        }
+        label.appendChild(text);
+        fieldset.appendChild(label);
+        self._crowdInputs.push(input);
+        input.addEventListener('change', function () {
+          if (input.checked) {
+            self.crowdSetExcluded(false);
+          }
+          self.crowdRecheck();
+        });
+      });
+      var exclusion = this.crowdExclusion();
+      if (exclusion !== null) {
+        var button = internal(make('button', {
+          type: 'button',
+          className: 'crowd-local-btn crowd-local-exclusion',
+          'aria-pressed': 'false'
+        }, exclusion));
+        button.addEventListener('click', function () {
+          self.crowdSetExcluded(!self._crowdExcluded);
+          self.crowdRecheck();
+        });
+        this._crowdExclusionButton = button;
+        fieldset.appendChild(button);
+      }
+      this._crowdError = make('div', { className: 'crowd-local-error', id: uid('error'), 'aria-live': 'polite' });
+      fieldset.appendChild(this._crowdError);
+      side.appendChild(fieldset);
+      instructionRegions(this, side);
+      columns.appendChild(side);
+      wrapper.appendChild(columns);
+      this.appendChild(wrapper);
+    }
+
+    /** The exclusion button's text: exclusion-category as {name}, a JSON string or plain text. */
+    crowdExclusion() {
+      var raw = this.getAttribute('exclusion-category');
+      if (raw === null) {
+        return null;
+      }
+      var parsed = jsonAttr(this, 'exclusion-category');
+      if (isPlainObject(parsed.value) && typeof parsed.value.name === 'string' && parsed.value.name !== '') {
+        return parsed.value.name;
+      }
+      if (typeof parsed.value === 'string' && parsed.value !== '') {
+        return parsed.value;
+      }
+      // AWS's examples write a JavaScript object ({name: 'None of the above'}), not JSON.
+      var loose = /name\s*:\s*(["'])((?:(?!\1).)*)\1/.exec(raw);
+      if (loose && loose[2] !== '') {
+        return loose[2];
+      }
+      return raw.trim() && parsed.error ? raw.trim() : 'None of these apply';
+    }
+
+    crowdSetExcluded(excluded) {
+      this._crowdExcluded = Boolean(excluded) && Boolean(this._crowdExclusionButton);
+      if (this._crowdExcluded) {
+        this._crowdInputs.forEach(function (input) {
+          input.checked = false;
+        });
+      }
+      if (this._crowdExclusionButton) {
+        this._crowdExclusionButton.setAttribute('aria-pressed', String(this._crowdExcluded));
+        this._crowdExclusionButton.classList.toggle('crowd-local-btn-primary', this._crowdExcluded);
+      }
+    }
+
+    crowdChosen() {
+      var categories = this._crowdCategories || [];
+      return (this._crowdInputs || []).filter(function (input) {
+        return input.checked;
+      }).map(function (input) {
+        return categories[Number(input.value)];
+      });
+    }
+
+    crowdFocusTarget() {
+      return (this._crowdInputs && this._crowdInputs[0]) || this._crowdExclusionButton || null;
+    }
+
+    crowdShowError(message) {
+      CrowdField.prototype.crowdShowError.call(this, message);
+      if (this._crowdFieldset) {
+        this._crowdFieldset.toggleAttribute('aria-invalid', Boolean(message));
+      }
+    }
+
+    crowdLabel() {
+      return this.getAttribute('header') || 'Moderation labels';
+    }
+
+    crowdValidate() {
+      if (this._crowdProblem) {
+        return 'This task cannot be answered: ' + this._crowdProblem + '.';
+      }
+      // With an exclusion button, "none" is a choice to make, not a blank to leave.
+      if (this._crowdExclusionButton && !this._crowdExcluded && !this.crowdChosen().length) {
+        return 'Choose at least one category, or "' + this._crowdExclusionButton.textContent + '".';
+      }
+      return null;
+    }
+
+    get value() {
+      return { moderationLabels: this._crowdExcluded ? [] : this.crowdChosen() };
+    }
+
+    crowdContribute(answer) {
+      if (this._crowdProblem) {
+        return;
+      }
+      // Copies: a script changing the answer must not change the categories.
+      answer[REKOGNITION_KEY] = JSON.parse(JSON.stringify(this.value));
+    }
+
+    crowdReset() {
+      (this._crowdInputs || []).forEach(function (input) {
+        input.checked = false;
+      });
+      this.crowdSetExcluded(false);
+      this.crowdShowError(null);
+    }
+  }
+
   // ---------------------------------------------------------------- alert, card, instructions
 
   class CrowdAlert extends CrowdElement {
@@ -1203,7 +1794,8 @@
     'crowd-form', 'crowd-button', 'crowd-input', 'crowd-text-area', 'crowd-checkbox',
     'crowd-radio-group', 'crowd-radio-button', 'crowd-toggle-button', 'crowd-slider',
     'crowd-classifier', 'crowd-classifier-multi-select', 'crowd-image-classifier', 'crowd-alert',
-    'crowd-card', 'crowd-instructions'
+    'crowd-card', 'crowd-instructions', 'crowd-textract-analyze-document',
+    'crowd-rekognition-detect-moderation-labels'
   ];
 
   class CrowdUnsupported extends CrowdElement {
@@ -1582,7 +2174,9 @@
     'crowd-image-classifier': CrowdImageClassifier,
     'crowd-alert': CrowdAlert,
     'crowd-card': CrowdCard,
-    'crowd-instructions': CrowdInstructions
+    'crowd-instructions': CrowdInstructions,
+    'crowd-textract-analyze-document': CrowdTextractAnalyzeDocument,
+    'crowd-rekognition-detect-moderation-labels': CrowdRekognitionDetectModerationLabels
   };
   SUPPORTED.forEach(function (tag) {
     if (!customElements.get(tag)) {

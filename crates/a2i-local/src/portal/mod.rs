@@ -349,10 +349,13 @@ impl Portal {
                  to show."
                     .to_owned(),
             ),
-            Some(ui) => crate::render::render_str(
+            // A loop's input may be 3 MiB (a built-in Textract input carries the whole
+            // AnalyzeDocument answer), far over RenderUiTemplate's 128,000 characters.
+            Some(ui) => crate::render::render_str_with(
                 &ui.content,
                 &record.input_content,
                 self.presigner.as_ref(),
+                &crate::render::Limits::human_loop(),
             )
             .map(|html| {
                 local_crowd_script(&html, &format!("{base}/submit"), &format!("{base}/release"))

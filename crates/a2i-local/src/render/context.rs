@@ -300,10 +300,12 @@ impl<'a> RootRuntime<'a> {
                 "internal presign lookup without bucket and key",
             ));
         };
-        match self
-            .presign
-            .presign_get(bucket.to_kstr().as_str(), key.to_kstr().as_str())
-        {
+        let version = path.get(3).map(|v| v.to_kstr());
+        match self.presign.presign_get_version(
+            bucket.to_kstr().as_str(),
+            key.to_kstr().as_str(),
+            version.as_ref().map(|v| v.as_str()),
+        ) {
             Ok(url) => Ok(ValueCow::Owned(Value::scalar(url))),
             Err(e) => Err(fail(
                 self,

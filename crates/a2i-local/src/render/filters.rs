@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use liquid_core::model::{ScalarCow, Value, ValueView};
+use liquid_core::model::{ObjectView, ScalarCow, Value, ValueView};
 use liquid_core::parser::{FilterArguments, ParameterReflection};
 use liquid_core::{Error, Filter, FilterReflection, ParseFilter, Result, Runtime};
 
@@ -56,7 +56,7 @@ pub(crate) const A2I_FILTERS: [A2iFilter; 6] = [
     },
     A2iFilter {
         name: "grant_read_access",
-        description: "Turns an s3:// URI or an https://s3.amazonaws.com/BUCKET/KEY URL into a presigned, expiring GET URL.",
+        description: "Turns an s3:// URI, an https://s3.amazonaws.com/BUCKET/KEY URL or an S3 object {bucket, name[, version]} into a presigned, expiring GET URL.",
         kind: Kind::GrantReadAccess,
     },
     A2iFilter {
@@ -157,29 +157,100 @@ impl Filter for Applied {
 }
 
 fn grant_read_access(input: &dyn ValueView, runtime: &dyn Runtime) -> Result<Value> {
-    let text = input.to_kstr();
-    let Ok((bucket, key)) = parse_s3_reference(text.as_str()) else {
-        return Err(fail(
-            runtime,
-            RenderingError::new(
-                codes::GRANT_READ_ACCESS,
-                format!(
-                    "Liquid error: grant_read_access needs an s3://BUCKET/KEY URI or an https://s3.amazonaws.com/BUCKET/KEY URL (it was given a {} of {} characters)",
-                    input.type_name(),
-                    text.chars().count()
+    let reference = if let Some(object) = input.as_object() {
+        // A2I's built-in inputs carry the object as `s3Object` {bucket, name[, version]}.
+        s3_object_reference(object).map_err(|what| {
+            fail(
+                runtime,
+                RenderingError::new(
+                    codes::GRANT_READ_ACCESS,
+                    format!(
+                        "Liquid error: grant_read_access was given an object {what}; an S3 object needs string members bucket and name (version optional)"
+                    ),
                 ),
-            ),
-        ));
+            )
+        })?
+    } else {
+        let text = input.to_kstr();
+        let Ok((bucket, key)) = parse_s3_reference(text.as_str()) else {
+            return Err(fail(
+                runtime,
+                RenderingError::new(
+                    codes::GRANT_READ_ACCESS,
+                    format!(
+                        "Liquid error: grant_read_access needs an s3://BUCKET/KEY URI, an https://s3.amazonaws.com/BUCKET/KEY URL or an S3 object {{bucket, name[, version]}} (it was given a {} of {} characters)",
+                        input.type_name(),
+                        text.chars().count()
+                    ),
+                ),
+            ));
+        };
+        S3Reference {
+            bucket,
+            key,
+            version: None,
+        }
     };
     // The presigner lives in the root runtime; filters only see the current frame.
-    let url = runtime.get(&[
+    let mut path = vec![
         ScalarCow::new(PRESIGN_ROOT),
-        ScalarCow::new(bucket),
-        ScalarCow::new(key),
-    ])?;
+        ScalarCow::new(reference.bucket),
+        ScalarCow::new(reference.key),
+    ];
+    if let Some(version) = reference.version {
+        path.push(ScalarCow::new(version));
+    }
+    let url = runtime.get(&path)?;
     let url = url.into_owned();
     charge(runtime, url.to_kstr().len())?;
     Ok(url)
+}
+
+/// The object an S3 reference names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct S3Reference {
+    bucket: String,
+    key: String,
+    version: Option<String>,
+}
+
+/// `{bucket, name[, version]}` (A2I's camelCase `s3Object`; the API's PascalCase `Bucket`,
+/// `Name`, `Version` too). The error says what is wrong, never a value.
+fn s3_object_reference(object: &dyn ObjectView) -> std::result::Result<S3Reference, String> {
+    fn member(
+        object: &dyn ObjectView,
+        names: [&str; 2],
+        required: bool,
+    ) -> std::result::Result<Option<String>, String> {
+        let found = names
+            .iter()
+            .find_map(|name| object.get(name).map(|v| (name, v)));
+        match found {
+            None if required => Err(format!("without a {} member", names[0])),
+            None => Ok(None),
+            Some((_, value)) if value.is_nil() && !required => Ok(None),
+            Some((name, value)) => {
+                match value.as_scalar().filter(|_| value.type_name() == "string") {
+                    Some(text) if !text.to_kstr().is_empty() => {
+                        Ok(Some(text.to_kstr().as_str().to_owned()))
+                    }
+                    Some(_) => Err(format!("whose {name} is empty")),
+                    None => Err(format!(
+                        "whose {name} is not a string but a {} value",
+                        value.type_name()
+                    )),
+                }
+            }
+        }
+    }
+    let bucket = member(object, ["bucket", "Bucket"], true)?.unwrap_or_default();
+    let key = member(object, ["name", "Name"], true)?.unwrap_or_default();
+    let version = member(object, ["version", "Version"], false)?;
+    Ok(S3Reference {
+        bucket,
+        key,
+        version,
+    })
 }
 
 /// A standard filter whose results count against the render's budget: each result must

@@ -182,6 +182,63 @@ fn grant_read_access_presigns_s3_uris_and_the_documented_https_forms() {
 }
 
 #[test]
+fn grant_read_access_presigns_a_built_in_s3_object_map_with_its_version() {
+    let template = concat!(
+        "<img src=\"{{ task.input.aiServiceRequest.document.s3Object | grant_read_access }}\">\n",
+        "{{ task.input.versioned | grant_read_access }}\n",
+        "{{ task.input.pascal | grant_read_access }}",
+    );
+    let input = r#"{
+        "aiServiceRequest": {"document": {"s3Object": {"bucket": "forms", "name": "in/a b+1.png"}}},
+        "versioned": {"bucket": "b", "name": "k", "version": "3/L4kqtJl"},
+        "pascal": {"Bucket": "B", "Name": "K", "Version": null}
+    }"#;
+    let html = render_str(template, input, &PreviewPresign).unwrap();
+    assert_eq!(
+        html,
+        "<img src=\"https://s3.amazonaws.com/forms/in/a%20b%2B1.png?a2i-preview=not-presigned\">\n\
+         https://s3.amazonaws.com/b/k?versionId=3%2FL4kqtJl&amp;a2i-preview=not-presigned\n\
+         https://s3.amazonaws.com/B/K?a2i-preview=not-presigned"
+    );
+    // A presigner that cannot name versions refuses a versioned object.
+    let recorder = Recorder::default();
+    let e = render_str(
+        "{{ task.input.versioned | grant_read_access }}",
+        input,
+        &recorder,
+    )
+    .unwrap_err()
+    .remove(0);
+    assert_eq!(e.code, codes::GRANT_READ_ACCESS);
+    assert!(!e.message.contains("L4kqtJl"), "{e}");
+}
+
+#[test]
+fn grant_read_access_on_an_incomplete_s3_object_names_the_member_not_the_value() {
+    for (input, expected) in [
+        (r#"{"o": {"name": "SECRET"}}"#, "without a bucket member"),
+        (r#"{"o": {"bucket": "SECRET"}}"#, "without a name member"),
+        (
+            r#"{"o": {"bucket": "SECRET", "name": 3}}"#,
+            "whose name is not a string but a whole number value",
+        ),
+        (
+            r#"{"o": {"bucket": "", "name": "SECRET"}}"#,
+            "whose bucket is empty",
+        ),
+        (
+            r#"{"o": {"bucket": "b", "name": "SECRET", "version": ["x"]}}"#,
+            "whose version is not a string but a array value",
+        ),
+    ] {
+        let e = err("{{ task.input.o | grant_read_access }}", input);
+        assert_eq!(e.code, codes::GRANT_READ_ACCESS, "{input}");
+        assert!(e.message.contains(expected), "{input}: {e}");
+        assert!(!e.message.contains("SECRET"), "{e}");
+    }
+}
+
+#[test]
 fn grant_read_access_on_something_else_fails_without_showing_it() {
     let e = err(
         "{{ task.input.u | grant_read_access }}",

@@ -377,3 +377,49 @@ async fn handle(
         None => reply(404, "text/plain", "no such page".to_owned()),
     })
 }
+
+/// A file of the repository (templates, sample inputs).
+pub fn repo_file(path: &str) -> String {
+    let full = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(path);
+    std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{}: {e}", full.display()))
+}
+
+/// A shipped worker template rendered with `input` as `task.input` by a2i-local's renderer
+/// (preview URLs for `grant_read_access`), without AWS's script tag (the page loads the local
+/// script instead): the body [`Harness::open`] takes.
+pub fn rendered_template(template: &str, input: &Value) -> String {
+    let source = repo_file(&format!("worker-templates/{template}.liquid.html"));
+    let parsed = a2i_local::render::parse_template(&source).expect("the template parses");
+    a2i_local::render::render_with(
+        &parsed,
+        input,
+        &a2i_local::render::PreviewPresign,
+        &a2i_local::render::Limits::human_loop(),
+    )
+    .unwrap_or_else(|e| panic!("{template} renders: {e:?}"))
+    .replace(
+        r#"<script src="https://assets.crowd.aws/crowd-html-elements.js"></script>"#,
+        "",
+    )
+}
+
+/// `sample-data/builtin-input/<name>.json`.
+pub fn builtin_input(name: &str) -> Value {
+    serde_json::from_str(&repo_file(&format!(
+        "sample-data/builtin-input/{name}.json"
+    )))
+    .expect("a JSON sample")
+}
+
+/// Whether `id` has the form of a random (version 4) UUID, as Textract block ids do.
+pub fn is_uuid_v4(id: &Value) -> bool {
+    let Some(id) = id.as_str() else {
+        return false;
+    };
+    let parts: Vec<&str> = id.split('-').collect();
+    parts.iter().map(|p| p.len()).eq([8, 4, 4, 4, 12])
+        && id.chars().all(|c| c == '-' || c.is_ascii_hexdigit())
+        && parts[2].starts_with('4')
+}
