@@ -1,8 +1,21 @@
 #!/usr/bin/env bash
 # Checks template.yaml with the three checkers CI runs, offline, and fails on any finding:
-#   cfn-lint with the serverless rules, sam validate --lint, checkov (CloudFormation).
+#   cfn-lint with the serverless rules, sam validate --lint, checkov (CloudFormation),
+# once for each TaskType (custom, textract-forms, rekognition-moderation).
+#
+# What each checker sees per mode:
+#   cfn-lint   the template itself, with the mode's values as --parameters (it checks every
+#              branch of every Fn::If anyway);
+#   sam        the template *rendered* for the mode: parameter defaults set to the mode's
+#              values, every Fn::If resolved, AWS::NoValue dropped, resources and outputs
+#              whose Condition is false removed (sam takes no parameter values);
+#   checkov    the rendered template after the SAM transform (done offline here). checkov
+#              takes no parameter values either, and it does not expand SAM functions: on
+#              the template itself it scans neither the functions' IAM roles nor the
+#              statements that exist in one built-in mode only.
 # Suppressions live in the template, in the Metadata of the resource they concern, each with
-# its reason; nothing is skipped here. Run scripts/tools.sh first. On success, one line per checker and a summary.
+# its reason; nothing is skipped here. Run scripts/tools.sh first. On success, one line per
+# checker and mode, and a summary.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -11,7 +24,7 @@ C="$ROOT/.tools/checkov/bin"
 TEMPLATE=${1:-template.yaml}
 cd "$ROOT"
 
-for tool in "$D/cfn-lint" "$D/sam" "$C/checkov"; do
+for tool in "$D/cfn-lint" "$D/sam" "$D/python" "$C/checkov"; do
   [[ -x "$tool" ]] || { echo "check-template.sh: $tool missing; run scripts/tools.sh" >&2; exit 1; }
 done
 
@@ -24,35 +37,160 @@ export AWS_ENDPOINT_URL=http://127.0.0.1:9 AWS_EC2_METADATA_DISABLED=true
 unset AWS_PROFILE AWS_SESSION_TOKEN
 export SAM_CLI_TELEMETRY=0
 
+# The parameter values of each mode (beyond the defaults, which are the custom mode's). The
+# conditions are a real document for the created flow definition.
+TEXTRACT_CONDITIONS='{"Conditions":[{"ConditionType":"ImportantFormKeyConfidenceCheck","ConditionParameters":{"ImportantFormKey":"*","KeyValueBlockConfidenceLessThan":80}}]}'
+REKOGNITION_CONDITIONS='{"Conditions":[{"ConditionType":"ModerationLabelConfidenceCheck","ConditionParameters":{"ModerationLabelName":"*","ConfidenceGreaterThanEquals":60}}]}'
+MODES=(custom textract-forms rekognition-moderation)
+declare -A PARAMS=(
+  [custom]=""
+  [textract-forms]="TaskType=textract-forms WorkerTemplate=builtin-textract-forms TextractFeatureTypes=FORMS,TABLES ActivationConditions=$TEXTRACT_CONDITIONS"
+  [rekognition-moderation]="TaskType=rekognition-moderation WorkerTemplate=builtin-rekognition-moderation ActivationConditions=$REKOGNITION_CONDITIONS"
+)
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+out="$work/out"
+
+# render TEMPLATE OUT NAME=VALUE...: the template as the given parameters deploy it (JSON).
+render() {
+  "$D/python" - "$@" <<'PY'
+import json
+import sys
+
+from cfnlint.decode import decode
+
+source, target, *assignments = sys.argv[1:]
+template, problems = decode(source)
+if problems:
+    sys.exit(f"render: {source} does not parse: {problems}")
+params = {name: str(p.get("Default", "")) for name, p in template.get("Parameters", {}).items()}
+for assignment in assignments:
+    name, _, value = assignment.partition("=")
+    if name not in params:
+        sys.exit(f"render: unknown parameter {name}")
+    params[name] = value
+    template["Parameters"][name]["Default"] = value
+
+conditions = template.get("Conditions", {})
+NO_VALUE = object()
+
+
+def value(node):
+    if isinstance(node, str):
+        return node
+    if isinstance(node, dict) and list(node) == ["Ref"] and node["Ref"] in params:
+        return params[node["Ref"]]
+    sys.exit(f"render: cannot evaluate {json.dumps(node)} in a condition")
+
+
+def holds(node):
+    (function, args), = node.items()
+    if function == "Fn::Equals":
+        return value(args[0]) == value(args[1])
+    if function == "Fn::Not":
+        return not holds(args[0])
+    if function == "Fn::And":
+        return all(holds(a) for a in args)
+    if function == "Fn::Or":
+        return any(holds(a) for a in args)
+    if function == "Condition":
+        return holds(conditions[args])
+    sys.exit(f"render: unsupported condition function {function}")
+
+
+def resolve(node):
+    if isinstance(node, dict):
+        if list(node) == ["Fn::If"]:
+            name, yes, no = node["Fn::If"]
+            return resolve(yes if holds(conditions[name]) else no)
+        if node == {"Ref": "AWS::NoValue"}:
+            return NO_VALUE
+        resolved = {k: resolve(v) for k, v in node.items()}
+        return {k: v for k, v in resolved.items() if v is not NO_VALUE}
+    if isinstance(node, list):
+        return [r for r in (resolve(v) for v in node) if r is not NO_VALUE]
+    return node
+
+
+for section in ("Resources", "Outputs"):
+    kept = {}
+    for name, body in template.get(section, {}).items():
+        condition = body.get("Condition")
+        if condition is not None and not holds(conditions[condition]):
+            continue
+        body = resolve({k: v for k, v in body.items() if k != "Condition"})
+        kept[name] = body
+    template[section] = kept
+template.pop("Conditions", None)
+with open(target, "w") as f:
+    json.dump(template, f, indent=1)
+PY
+}
+
+# transform RENDERED OUT: the rendered template through the SAM transform (offline), with each
+# resource's Metadata carried to what SAM generates from it. checkov does not expand
+# AWS::Serverless::Function: only in this form does it see the functions' IAM roles.
+transform() {
+  "$D/python" - "$@" <<'PY'
+import json
+import sys
+
+from samtranslator.translator.transform import transform
+
+source, target = sys.argv[1:]
+with open(source) as f:
+    template = json.load(f)
+# What `sam validate` does too: the transform wants an S3 location for code it never reads.
+template.setdefault("Globals", {}).setdefault("Function", {})["CodeUri"] = "s3://offline-checks/code.zip"
+
+
+class NoManagedPolicies:
+    # Policies named without an ARN would be looked up in IAM; the template names none.
+    def load(self):
+        return {}
+
+
+with open(target, "w") as f:
+    json.dump(transform(template, {}, NoManagedPolicies(), passthrough_metadata=True), f, indent=1)
+PY
+}
+
 failed=()
-out=$(mktemp)
-trap 'rm -f "$out"' EXIT
+for mode in "${MODES[@]}"; do
+  read -r -a params <<<"${PARAMS[$mode]}"
 
-# cfn-lint: the template comes first, because -a takes every argument after it.
-if ! "$D/cfn-lint" "$TEMPLATE" -a cfn_lint_serverless.rules >"$out" 2>&1; then
-  echo "== cfn-lint $TEMPLATE -a cfn_lint_serverless.rules" >&2
-  cat "$out" >&2
-  failed+=(cfn-lint)
-else
-  echo "cfn-lint $TEMPLATE -a cfn_lint_serverless.rules: no findings"
-fi
+  if ! "$D/cfn-lint" "$TEMPLATE" -a cfn_lint_serverless.rules ${params[@]:+--parameters "${params[@]}"} \
+    >"$out" 2>&1; then
+    echo "== cfn-lint $TEMPLATE ($mode)" >&2
+    cat "$out" >&2
+    failed+=("cfn-lint/$mode")
+  else
+    echo "cfn-lint -a cfn_lint_serverless.rules ($mode): no findings"
+  fi
 
-if ! "$D/sam" validate --lint --template-file "$TEMPLATE" --region us-east-1 >"$out" 2>&1; then
-  echo "== sam validate --lint" >&2
-  cat "$out" >&2
-  failed+=("sam validate")
-else
-  echo "sam validate --lint: $(tail -n 1 "$out")"
-fi
+  rendered="$work/template-$mode.json"
+  render "$TEMPLATE" "$rendered" ${params[@]:+"${params[@]}"}
 
-if ! "$C/checkov" -f "$TEMPLATE" --framework cloudformation --skip-download --compact \
-  --output cli >"$out" 2>&1; then
-  echo "== checkov -f $TEMPLATE --framework cloudformation" >&2
-  grep -vE '^(Check|\s*PASSED|\s*SKIPPED)' "$out" >&2 || cat "$out" >&2
-  failed+=(checkov)
-else
-  echo "checkov --framework cloudformation: $(grep -m1 -E 'Passed checks' "$out" | tr -s ' ')"
-fi
+  if ! "$D/sam" validate --lint --template-file "$rendered" --region us-east-1 >"$out" 2>&1; then
+    echo "== sam validate --lint ($mode)" >&2
+    cat "$out" >&2
+    failed+=("sam/$mode")
+  else
+    echo "sam validate --lint ($mode): valid SAM template"
+  fi
+
+  transformed="$work/template-$mode.transformed.json"
+  transform "$rendered" "$transformed"
+  if ! "$C/checkov" -f "$transformed" --framework cloudformation --skip-download --compact \
+    --output cli >"$out" 2>&1; then
+    echo "== checkov --framework cloudformation ($mode)" >&2
+    grep -vE '^(Check|\s*PASSED|\s*SKIPPED)' "$out" >&2 || cat "$out" >&2
+    failed+=("checkov/$mode")
+  else
+    echo "checkov ($mode): $(grep -m1 -E 'Passed checks' "$out" | tr -s ' ')"
+  fi
+done
 
 if ((${#failed[@]})); then
   echo "check-template.sh: findings from: ${failed[*]}" >&2
@@ -60,4 +198,4 @@ if ((${#failed[@]})); then
 fi
 skips=$(grep -cE '^\s*- id: CKV' "$TEMPLATE" || true)
 ignores=$(grep -cE '^\s*- [EWI]S?[0-9]{4}\b' "$TEMPLATE" || true)
-echo "template checks clean: cfn-lint+serverless, sam validate --lint, checkov ($skips checkov skips, $ignores cfn-lint ignores, each with its reason in $TEMPLATE)"
+echo "template checks clean in ${#MODES[@]} modes: cfn-lint+serverless, sam validate --lint, checkov ($skips checkov skips, $ignores cfn-lint ignores, each with its reason in $TEMPLATE)"

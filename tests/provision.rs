@@ -18,7 +18,9 @@ use aws_sdk_sagemaker::operation::delete_human_task_ui::DeleteHumanTaskUiOutput;
 use aws_sdk_sagemaker::operation::describe_flow_definition::DescribeFlowDefinitionOutput;
 use aws_sdk_sagemaker::operation::describe_human_task_ui::DescribeHumanTaskUiOutput;
 use aws_sdk_sagemaker::types::{
-    FlowDefinitionOutputConfig, FlowDefinitionStatus, HumanLoopConfig, UiTemplateInfo,
+    AwsManagedHumanLoopRequestSource, FlowDefinitionOutputConfig, FlowDefinitionStatus,
+    HumanLoopActivationConditionsConfig, HumanLoopActivationConfig, HumanLoopConfig,
+    HumanLoopRequestSource, UiTemplateInfo,
 };
 use aws_sdk_sagemaker::Client as SageMaker;
 use aws_smithy_mocks::{create_mock_http_client, mock, MockResponseInterceptor, Rule, RuleMode};
@@ -347,16 +349,43 @@ fn create_flow_in_use() -> Rule {
 /// DescribeFlowDefinition of `name` as SageMaker answers for what [`create_flow`] asked for,
 /// with `status` and the work team `workteam`.
 fn describe_flow(name: &str, status: FlowDefinitionStatus, workteam: &str) -> Rule {
+    describe_flow_with(name, status, workteam, None, None)
+}
+
+/// [`describe_flow`] of a flow with a request source and activation conditions.
+fn describe_flow_with(
+    name: &str,
+    status: FlowDefinitionStatus,
+    workteam: &str,
+    source: Option<&str>,
+    conditions: Option<&str>,
+) -> Rule {
     let (expected, ui, arn, workteam) = (
         name.to_owned(),
         ui_arn(name),
         flow_arn(name),
         workteam.to_owned(),
     );
+    let source = source.map(|s| {
+        HumanLoopRequestSource::builder()
+            .aws_managed_human_loop_request_source(AwsManagedHumanLoopRequestSource::from(s))
+            .build()
+    });
+    let activation = conditions.map(|c| {
+        HumanLoopActivationConfig::builder()
+            .human_loop_activation_conditions_config(
+                HumanLoopActivationConditionsConfig::builder()
+                    .human_loop_activation_conditions(c)
+                    .build(),
+            )
+            .build()
+    });
     mock!(SageMaker::describe_flow_definition)
         .match_requests(move |r| r.flow_definition_name() == Some(expected.as_str()))
         .then_output(move || {
             DescribeFlowDefinitionOutput::builder()
+                .set_human_loop_request_source(source.clone())
+                .set_human_loop_activation_config(activation.clone())
                 .flow_definition_arn(arn.clone())
                 .flow_definition_name("x")
                 .flow_definition_status(status.clone())
@@ -1118,6 +1147,298 @@ fn the_sample_events_parse_and_name_a_shipped_template() {
 }
 
 // ------------------------------------------------------------------------------------------
+// Built-in task types: the request source and the activation conditions
+// ------------------------------------------------------------------------------------------
+
+const TEXTRACT_SOURCE: &str = "AWS/Textract/AnalyzeDocument/Forms/V1";
+const REKOGNITION_SOURCE: &str = "AWS/Rekognition/DetectModerationLabels/Image/V3";
+const FORM_CONDITIONS: &str = r#"{"Conditions":[{"ConditionType":"ImportantFormKeyConfidenceCheck","ConditionParameters":{"ImportantFormKey":"Policy number","KeyValueBlockConfidenceLessThan":80}}]}"#;
+const LABEL_CONDITIONS: &str = r#"{"Conditions":[{"ConditionType":"ModerationLabelConfidenceCheck","ConditionParameters":{"ModerationLabelName":"*","ConfidenceGreaterThanEquals":60}}]}"#;
+
+/// The properties the template sends for a built-in `task_type`.
+fn builtin_properties(task_type: &str, conditions: Option<&str>) -> Value {
+    let mut p = properties(&format!("builtin-{task_type}"));
+    p["TaskType"] = json!(task_type);
+    p["ActivationConditions"] = json!(conditions.unwrap_or(""));
+    p
+}
+
+fn name_of(props: &Value) -> String {
+    a2i_review::provision::FlowSpec::from_properties(props)
+        .unwrap()
+        .resource_name(STACK, LOGICAL)
+}
+
+/// CreateFlowDefinition of a built-in flow: [`create_flow`]'s checks of the common members,
+/// plus exactly this request source and these conditions.
+fn create_builtin_flow(name: &str, source: &'static str, conditions: Option<&'static str>) -> Rule {
+    let (expected, ui, arn) = (name.to_owned(), ui_arn(name), flow_arn(name));
+    mock!(SageMaker::create_flow_definition)
+        .match_requests(move |r| {
+            assert_eq!(r.flow_definition_name(), Some(expected.as_str()));
+            assert_eq!(r.role_arn(), Some(ROLE));
+            let c = r.human_loop_config().unwrap();
+            assert_eq!(c.workteam_arn(), Some(WORKTEAM));
+            assert_eq!(c.human_task_ui_arn(), Some(ui.as_str()));
+            assert_eq!(c.task_count(), Some(2));
+            assert_eq!(
+                r.human_loop_request_source()
+                    .and_then(|s| s.aws_managed_human_loop_request_source())
+                    .map(|s| s.as_str()),
+                Some(source)
+            );
+            assert_eq!(
+                r.human_loop_activation_config()
+                    .and_then(|a| a.human_loop_activation_conditions_config())
+                    .and_then(|c| c.human_loop_activation_conditions()),
+                conditions,
+                "the conditions verbatim, or no activation config at all"
+            );
+            if conditions.is_none() {
+                assert!(r.human_loop_activation_config().is_none());
+            }
+            true
+        })
+        .then_output(move || {
+            CreateFlowDefinitionOutput::builder()
+                .flow_definition_arn(arn.clone())
+                .build()
+        })
+}
+
+#[tokio::test]
+async fn a_textract_flow_is_created_with_its_request_source_conditions_and_built_in_template() {
+    let url = ResponseUrl::start(200).await;
+    let props = builtin_properties("textract-forms", Some(FORM_CONDITIONS));
+    let name = name_of(&props);
+    let rules = [
+        create_ui(&name, WorkerTemplate::BuiltinTextractForms),
+        create_builtin_flow(&name, TEXTRACT_SOURCE, Some(FORM_CONDITIONS)),
+        describe_flow_with(
+            &name,
+            FlowDefinitionStatus::Active,
+            WORKTEAM,
+            Some(TEXTRACT_SOURCE),
+            Some(FORM_CONDITIONS),
+        ),
+    ];
+    let refs: Vec<&Rule> = rules.iter().collect();
+    provisioner(&refs)
+        .answer(create(&url.url, props), in_a_minute())
+        .await
+        .unwrap();
+    used(&refs);
+    assert_eq!(
+        url.only_answer(),
+        success(
+            "11111111-aaaa-4bbb-8ccc-000000000001",
+            &name,
+            &format!(
+                "flow definition and task UI {name} ready (shipped template \"builtin-textract-forms\")"
+            ),
+        )
+    );
+}
+
+#[tokio::test]
+async fn a_rekognition_flow_without_conditions_sends_no_activation_config() {
+    let url = ResponseUrl::start(200).await;
+    let props = builtin_properties("rekognition-moderation", None);
+    let name = name_of(&props);
+    let rules = [
+        create_ui(&name, WorkerTemplate::BuiltinRekognitionModeration),
+        create_builtin_flow(&name, REKOGNITION_SOURCE, None),
+        describe_flow_with(
+            &name,
+            FlowDefinitionStatus::Active,
+            WORKTEAM,
+            Some(REKOGNITION_SOURCE),
+            None,
+        ),
+    ];
+    let refs: Vec<&Rule> = rules.iter().collect();
+    provisioner(&refs)
+        .answer(create(&url.url, props), in_a_minute())
+        .await
+        .unwrap();
+    used(&refs);
+    assert_eq!(url.only_answer()["Status"], "SUCCESS");
+}
+
+#[tokio::test]
+async fn a_retried_built_in_create_accepts_respaced_conditions_and_refuses_another_source() {
+    let props = builtin_properties("rekognition-moderation", Some(LABEL_CONDITIONS));
+    let name = name_of(&props);
+    let content = WorkerTemplate::BuiltinRekognitionModeration.content();
+
+    // SageMaker may keep the conditions' JSON with other spacing: still ours.
+    let respaced = LABEL_CONDITIONS.replace(',', ", ");
+    let url = ResponseUrl::start(200).await;
+    let rules = [
+        create_ui_in_use(),
+        describe_ui(&name, content),
+        create_flow_in_use(),
+        describe_flow_with(
+            &name,
+            FlowDefinitionStatus::Active,
+            WORKTEAM,
+            Some(REKOGNITION_SOURCE),
+            Some(&respaced),
+        ),
+        describe_flow_with(
+            &name,
+            FlowDefinitionStatus::Active,
+            WORKTEAM,
+            Some(REKOGNITION_SOURCE),
+            Some(&respaced),
+        ),
+    ];
+    let refs: Vec<&Rule> = rules.iter().collect();
+    provisioner(&refs)
+        .answer(create(&url.url, props.clone()), in_a_minute())
+        .await
+        .unwrap();
+    used(&refs);
+    assert_eq!(url.only_answer()["Status"], "SUCCESS");
+
+    // The same name with another request source, or other conditions: not ours, left alone.
+    for (source, conditions, field) in [
+        (
+            Some(TEXTRACT_SOURCE),
+            Some(LABEL_CONDITIONS),
+            "HumanLoopRequestSource",
+        ),
+        (None, Some(LABEL_CONDITIONS), "HumanLoopRequestSource"),
+        (
+            Some(REKOGNITION_SOURCE),
+            Some(r#"{"Conditions":[]}"#),
+            "HumanLoopActivationConditions",
+        ),
+        (
+            Some(REKOGNITION_SOURCE),
+            None,
+            "HumanLoopActivationConditions",
+        ),
+    ] {
+        let url = ResponseUrl::start(200).await;
+        let rules = [
+            create_ui_in_use(),
+            describe_ui(&name, content),
+            create_flow_in_use(),
+            describe_flow_with(
+                &name,
+                FlowDefinitionStatus::Active,
+                WORKTEAM,
+                source,
+                conditions,
+            ),
+        ];
+        let refs: Vec<&Rule> = rules.iter().collect();
+        provisioner(&refs)
+            .answer(create(&url.url, props.clone()), in_a_minute())
+            .await
+            .unwrap();
+        used(&refs);
+        let answer = url.only_answer();
+        assert_eq!(answer["Status"], "FAILED");
+        assert_eq!(
+            answer["Reason"],
+            format!("flow definition {name} already exists with another {field}; it was not made by this resource for these properties, so it is left alone")
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_update_of_the_conditions_or_the_task_type_replaces_the_flow_definition() {
+    let before = builtin_properties("rekognition-moderation", Some(LABEL_CONDITIONS));
+    let old = name_of(&before);
+    let other_conditions = r#"{"Conditions":[{"ConditionType":"Sampling","ConditionParameters":{"RandomSamplingPercentage":10}}]}"#;
+    let changes: [(Value, &'static str, Option<&'static str>, WorkerTemplate); 2] = [
+        (
+            builtin_properties("rekognition-moderation", Some(other_conditions)),
+            REKOGNITION_SOURCE,
+            Some(other_conditions),
+            WorkerTemplate::BuiltinRekognitionModeration,
+        ),
+        (
+            builtin_properties("textract-forms", Some(other_conditions)),
+            TEXTRACT_SOURCE,
+            Some(other_conditions),
+            WorkerTemplate::BuiltinTextractForms,
+        ),
+    ];
+    for (after, source, conditions, template) in changes {
+        let new = name_of(&after);
+        assert_ne!(old, new);
+        let url = ResponseUrl::start(200).await;
+        let rules = [
+            create_ui(&new, template),
+            create_builtin_flow(&new, source, conditions),
+            describe_flow_with(
+                &new,
+                FlowDefinitionStatus::Active,
+                WORKTEAM,
+                Some(source),
+                conditions,
+            ),
+        ];
+        let refs: Vec<&Rule> = rules.iter().collect();
+        provisioner(&refs)
+            .answer(
+                update(&url.url, &flow_arn(&old), after, before.clone()),
+                in_a_minute(),
+            )
+            .await
+            .unwrap();
+        used(&refs);
+        let answer = url.only_answer();
+        assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+        assert_eq!(
+            answer["PhysicalResourceId"],
+            json!(flow_arn(&new)),
+            "a new physical id: CloudFormation deletes the old flow definition"
+        );
+    }
+}
+
+#[tokio::test]
+async fn conditions_or_templates_that_do_not_fit_the_task_type_fail_before_any_call() {
+    let mut custom_with_conditions = properties("generic");
+    custom_with_conditions["ActivationConditions"] = json!(LABEL_CONDITIONS);
+    let mut wrong_template = builtin_properties("textract-forms", None);
+    wrong_template["WorkerTemplate"] = json!("forms");
+    let cases = [
+        (
+            custom_with_conditions,
+            "property ActivationConditions is for the built-in task types only (TaskType textract-forms or rekognition-moderation): A2I refuses activation conditions on a flow definition without a request source; with TaskType custom the start function evaluates them",
+        ),
+        (
+            builtin_properties("textract-forms", Some(LABEL_CONDITIONS)),
+            "property ActivationConditions uses ConditionType ModerationLabelConfidenceCheck, which A2I does not evaluate for TaskType textract-forms; it takes ImportantFormKeyConfidenceCheck, MissingImportantFormKey, Sampling",
+        ),
+        (
+            wrong_template,
+            "WorkerTemplate forms is for TaskType custom, not textract-forms; TaskType textract-forms takes builtin-textract-forms (or UiTemplateContent)",
+        ),
+    ];
+    for (props, reason) in cases {
+        let url = ResponseUrl::start(200).await;
+        // No mocked calls: any SageMaker call fails the request differently.
+        provisioner(&[])
+            .answer(create(&url.url, props), in_a_minute())
+            .await
+            .unwrap();
+        let answer = url.only_answer();
+        assert_eq!(answer["Status"], "FAILED");
+        assert_eq!(answer["Reason"], reason);
+        assert_eq!(
+            answer["PhysicalResourceId"],
+            "a2i-flow-create-failed-11111111-aaaa-4bbb-8ccc-000000000001"
+        );
+    }
+}
+
+// ------------------------------------------------------------------------------------------
 // End to end: the real SageMaker SDK over HTTP against a2i-local's control plane.
 // ------------------------------------------------------------------------------------------
 
@@ -1314,5 +1635,75 @@ async fn local_a_malformed_work_team_arn_is_failed_with_the_reason_and_leaves_no
     assert!(uis.human_task_ui_summaries().is_empty());
     let flows = sm.list_flow_definitions().send().await.unwrap();
     assert!(flows.flow_definition_summaries().is_empty());
+    handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn local_a_built_in_flow_carries_its_request_source_and_conditions_and_is_deleted() {
+    let (handle, sm) = local().await;
+    let p = against(&sm);
+    let props = builtin_properties("textract-forms", Some(FORM_CONDITIONS));
+    let name = name_of(&props);
+
+    let url = ResponseUrl::start(200).await;
+    p.answer(create(&url.url, props.clone()), in_a_minute())
+        .await
+        .unwrap();
+    let answer = url.only_answer();
+    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    let flow = sm
+        .describe_flow_definition()
+        .flow_definition_name(&name)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        flow.human_loop_request_source()
+            .and_then(|s| s.aws_managed_human_loop_request_source()),
+        Some(&AwsManagedHumanLoopRequestSource::TextractAnalyzeDocumentFormsV1)
+    );
+    assert_eq!(
+        flow.human_loop_activation_config()
+            .and_then(|a| a.human_loop_activation_conditions_config())
+            .and_then(|c| c.human_loop_activation_conditions()),
+        Some(FORM_CONDITIONS)
+    );
+    let ui = sm
+        .describe_human_task_ui()
+        .human_task_ui_name(&name)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        ui.ui_template().and_then(|t| t.content_sha256()),
+        Some(
+            hex::encode(Sha256::digest(
+                WorkerTemplate::BuiltinTextractForms.content().as_bytes()
+            ))
+            .as_str()
+        ),
+        "the shipped built-in template"
+    );
+
+    // A retry finds the same flow (a2i-local keeps the conditions as given).
+    let again = ResponseUrl::start(200).await;
+    p.answer(create(&again.url, props.clone()), in_a_minute())
+        .await
+        .unwrap();
+    assert_eq!(again.only_answer(), answer);
+
+    let url = ResponseUrl::start(200).await;
+    p.answer(
+        delete(
+            &url.url,
+            answer["PhysicalResourceId"].as_str().unwrap(),
+            props,
+        ),
+        in_a_minute(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(url.only_answer()["Status"], "SUCCESS");
+    assert_eq!(exists(&sm, &name).await, (false, false));
     handle.shutdown().await;
 }

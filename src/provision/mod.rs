@@ -2,6 +2,12 @@
 //! uses it, together, from a shipped worker template; replaces both when anything they are
 //! made of changes; deletes them; and always answers CloudFormation.
 //!
+//! For a built-in task type (`TaskType` `textract-forms` or `rekognition-moderation`) the
+//! flow definition also names its `HumanLoopRequestSource` and carries the
+//! `ActivationConditions` A2I evaluates on Textract's or Rekognition's answers; with the
+//! default `custom` it has neither (A2I refuses conditions there), exactly as before task
+//! types existed, under the same name.
+//!
 //! CloudFormation has `AWS::SageMaker::HumanTaskUi` but no flow-definition resource, and a
 //! flow definition names its task UI's ARN, so one resource owns both and keeps them
 //! consistent. Both are immutable in SageMaker:
@@ -36,7 +42,9 @@ use aws_lambda_events::event::cloudformation::{
 use aws_sdk_sagemaker::error::ProvideErrorMetadata;
 use aws_sdk_sagemaker::operation::describe_flow_definition::DescribeFlowDefinitionOutput;
 use aws_sdk_sagemaker::types::{
-    FlowDefinitionOutputConfig, FlowDefinitionStatus, HumanLoopConfig, UiTemplate,
+    AwsManagedHumanLoopRequestSource, FlowDefinitionOutputConfig, FlowDefinitionStatus,
+    HumanLoopActivationConditionsConfig, HumanLoopActivationConfig, HumanLoopConfig,
+    HumanLoopRequestSource, UiTemplate,
 };
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -396,6 +404,24 @@ impl Provisioner {
             .s3_output_path(&spec.output_path)
             .set_kms_key_id(spec.kms_key_id.clone())
             .build();
+        // A built-in task type: the request source A2I matches Textract's or Rekognition's
+        // calls against, and the conditions it evaluates on their answers.
+        let request_source = spec.task_type.request_source().map(|source| {
+            HumanLoopRequestSource::builder()
+                .aws_managed_human_loop_request_source(AwsManagedHumanLoopRequestSource::from(
+                    source,
+                ))
+                .build()
+        });
+        let activation = spec.activation_conditions.as_ref().map(|conditions| {
+            HumanLoopActivationConfig::builder()
+                .human_loop_activation_conditions_config(
+                    HumanLoopActivationConditionsConfig::builder()
+                        .human_loop_activation_conditions(conditions)
+                        .build(),
+                )
+                .build()
+        });
         let created = self
             .sagemaker
             .create_flow_definition()
@@ -403,6 +429,8 @@ impl Provisioner {
             .role_arn(&spec.role_arn)
             .output_config(output)
             .human_loop_config(loop_config)
+            .set_human_loop_request_source(request_source)
+            .set_human_loop_activation_config(activation)
             .send()
             .await;
         match created {
@@ -714,12 +742,26 @@ fn same_sha256(reported: &str, content: &str) -> bool {
 
 /// The first field in which an existing flow definition differs from what `spec` asks for.
 /// Comparisons tolerate what SageMaker may normalize (a trailing `/` on the output path,
-/// keyword order).
+/// keyword order, the layout of the conditions' JSON).
 fn flow_mismatch(
     found: &DescribeFlowDefinitionOutput,
     spec: &FlowSpec,
     ui_arn: &str,
 ) -> Option<&'static str> {
+    let source = found
+        .human_loop_request_source()
+        .and_then(|s| s.aws_managed_human_loop_request_source())
+        .map(AwsManagedHumanLoopRequestSource::as_str);
+    if source != spec.task_type.request_source() {
+        return Some("HumanLoopRequestSource");
+    }
+    let conditions = found
+        .human_loop_activation_config()
+        .and_then(|a| a.human_loop_activation_conditions_config())
+        .and_then(|c| c.human_loop_activation_conditions());
+    if !same_conditions(conditions, spec.activation_conditions.as_deref()) {
+        return Some("HumanLoopActivationConditions");
+    }
     let output = found.output_config();
     let path = output
         .and_then(|o| o.s3_output_path())
@@ -773,6 +815,22 @@ fn flow_mismatch(
         .into_iter()
         .find(|(same, _)| !same)
         .map(|(_, field)| field)
+}
+
+/// Whether two activation-condition documents are the same: equal as JSON (SageMaker keeps a
+/// `jsonvalue` member, but need not keep its spacing), or equal as text.
+fn same_conditions(found: Option<&str>, wanted: Option<&str>) -> bool {
+    match (found, wanted) {
+        (None, None) => true,
+        (Some(a), Some(b)) => {
+            a == b
+                || matches!(
+                    (serde_json::from_str::<Value>(a), serde_json::from_str::<Value>(b)),
+                    (Ok(x), Ok(y)) if x == y
+                )
+        }
+        _ => false,
+    }
 }
 
 /// A CreateHumanTaskUi error with its service message dropped when it quotes the template

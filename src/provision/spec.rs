@@ -4,7 +4,9 @@
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
+use crate::builtin::TaskType;
 use crate::conditions::json::json_type;
+use crate::conditions::ActivationConditions;
 
 /// The worker task templates shipped in `worker-templates/`, compiled into the binary so that
 /// the deployed function and the repository can never disagree about their content.
@@ -18,15 +20,23 @@ pub enum WorkerTemplate {
     Predictions,
     /// Any item, rendered readably.
     Generic,
+    /// A2I's built-in Textract task type: the form's key-value pairs the conditions selected
+    /// (`crowd-textract-analyze-document`).
+    BuiltinTextractForms,
+    /// A2I's built-in Rekognition task type: the image and the moderation labels the
+    /// conditions selected (`crowd-rekognition-detect-moderation-labels`).
+    BuiltinRekognitionModeration,
 }
 
 impl WorkerTemplate {
     /// Every shipped template, in the order the template's `AllowedValues` list them.
-    pub const ALL: [WorkerTemplate; 4] = [
+    pub const ALL: [WorkerTemplate; 6] = [
         WorkerTemplate::Moderation,
         WorkerTemplate::Forms,
         WorkerTemplate::Predictions,
         WorkerTemplate::Generic,
+        WorkerTemplate::BuiltinTextractForms,
+        WorkerTemplate::BuiltinRekognitionModeration,
     ];
 
     /// The name used in the `WorkerTemplate` property (the file is `<name>.liquid.html`).
@@ -36,6 +46,18 @@ impl WorkerTemplate {
             WorkerTemplate::Forms => "forms",
             WorkerTemplate::Predictions => "predictions",
             WorkerTemplate::Generic => "generic",
+            WorkerTemplate::BuiltinTextractForms => "builtin-textract-forms",
+            WorkerTemplate::BuiltinRekognitionModeration => "builtin-rekognition-moderation",
+        }
+    }
+
+    /// The task type whose loop input the template reads: the built-in templates read A2I's
+    /// built-in input, the others the start function's custom input.
+    pub fn task_type(self) -> TaskType {
+        match self {
+            WorkerTemplate::BuiltinTextractForms => TaskType::TextractForms,
+            WorkerTemplate::BuiltinRekognitionModeration => TaskType::RekognitionModeration,
+            _ => TaskType::Custom,
         }
     }
 
@@ -55,6 +77,12 @@ impl WorkerTemplate {
                 include_str!("../../worker-templates/predictions.liquid.html")
             }
             WorkerTemplate::Generic => include_str!("../../worker-templates/generic.liquid.html"),
+            WorkerTemplate::BuiltinTextractForms => {
+                include_str!("../../worker-templates/builtin-textract-forms.liquid.html")
+            }
+            WorkerTemplate::BuiltinRekognitionModeration => {
+                include_str!("../../worker-templates/builtin-rekognition-moderation.liquid.html")
+            }
         }
     }
 }
@@ -68,12 +96,17 @@ const HASH_HEX_CHARS: usize = 16;
 /// Largest `UiTemplateContent` SageMaker takes (`UiTemplate.Content`, characters).
 pub const MAX_UI_TEMPLATE_CHARS: usize = 128_000;
 
+/// Largest `HumanLoopActivationConditions` SageMaker takes (characters).
+pub const MAX_ACTIVATION_CONDITIONS_CHARS: usize = 10_240;
+
 /// Properties CloudFormation itself adds or consumes; they are not ours to check.
 const CLOUDFORMATION_PROPERTIES: [&str; 2] = ["ServiceToken", "ServiceTimeout"];
 
 /// Every property the resource understands.
-const KNOWN_PROPERTIES: [&str; 14] = [
+const KNOWN_PROPERTIES: [&str; 16] = [
     "NamePrefix",
+    "TaskType",
+    "ActivationConditions",
     "WorkerTemplate",
     "UiTemplateContent",
     "WorkteamArn",
@@ -134,6 +167,12 @@ pub struct FlowSpec {
     /// `HumanLoopConfig.TaskAvailabilityLifetimeInSeconds` (positive; SageMaker checks the
     /// workforce's maximum).
     pub task_availability_lifetime_seconds: i32,
+    /// The task type the flow serves: a built-in one becomes the flow's
+    /// `HumanLoopRequestSource.AwsManagedHumanLoopRequestSource`; `Custom` sends none.
+    pub task_type: TaskType,
+    /// `HumanLoopActivationConfig.HumanLoopActivationConditionsConfig.HumanLoopActivationConditions`
+    /// as given (built-in task types only; `None`: every request goes to review).
+    pub activation_conditions: Option<String>,
 }
 
 /// A property that is missing, of the wrong JSON type, or invalid. Messages name the
@@ -179,6 +218,21 @@ pub enum PropertyError {
     /// Both `WorkerTemplate` and `UiTemplateContent`, or neither.
     #[error("set exactly one of WorkerTemplate and UiTemplateContent")]
     TemplateChoice,
+    /// A shipped template that reads another task type's loop input.
+    #[error(
+        "WorkerTemplate {template} is for TaskType {template_type}, not {task_type}; \
+         TaskType {task_type} takes {expected}"
+    )]
+    TemplateForAnotherTaskType {
+        /// The template chosen.
+        template: &'static str,
+        /// The task type it is for.
+        template_type: TaskType,
+        /// The task type of the resource.
+        task_type: TaskType,
+        /// The shipped templates (or inline content) that fit the task type.
+        expected: String,
+    },
 }
 
 impl FlowSpec {
@@ -208,6 +262,21 @@ impl FlowSpec {
         let name_prefix = required_string(props, "NamePrefix")?;
         check_name_prefix(&name_prefix)?;
 
+        let task_type = match optional_string(props, "TaskType")? {
+            None => TaskType::Custom,
+            Some(text) => text.parse().map_err(|_| PropertyError::Invalid {
+                name: "TaskType",
+                problem: format!(
+                    "must be one of {}",
+                    TaskType::ALL.map(TaskType::as_str).join(", ")
+                ),
+            })?,
+        };
+        let activation_conditions = optional_string(props, "ActivationConditions")?;
+        if let Some(conditions) = &activation_conditions {
+            check_activation_conditions(task_type, conditions)?;
+        }
+
         let shipped = optional_string(props, "WorkerTemplate")?;
         let inline = optional_string(props, "UiTemplateContent")?;
         let (template_source, ui_template) = match (shipped, inline) {
@@ -220,6 +289,14 @@ impl FlowSpec {
                             WorkerTemplate::ALL.map(WorkerTemplate::name).join(", ")
                         ),
                     })?;
+                if template.task_type() != task_type {
+                    return Err(PropertyError::TemplateForAnotherTaskType {
+                        template: template.name(),
+                        template_type: template.task_type(),
+                        task_type,
+                        expected: templates_for(task_type),
+                    });
+                }
                 (
                     TemplateSource::Shipped(template),
                     template.content().to_owned(),
@@ -277,6 +354,8 @@ impl FlowSpec {
             task_count,
             task_time_limit_seconds,
             task_availability_lifetime_seconds,
+            task_type,
+            activation_conditions,
         })
     }
 
@@ -320,6 +399,19 @@ impl FlowSpec {
         field(&self.task_count.to_be_bytes());
         field(&self.task_time_limit_seconds.to_be_bytes());
         field(&self.task_availability_lifetime_seconds.to_be_bytes());
+        // Built-in task types only, so that a custom flow keeps the name (and the resources)
+        // it had before task types existed. The request source and the conditions are part
+        // of the immutable flow definition: a change needs a new one.
+        if let Some(source) = self.task_type.request_source() {
+            field(source.as_bytes());
+            match &self.activation_conditions {
+                None => field(b"no activation conditions"),
+                Some(conditions) => {
+                    field(b"activation conditions");
+                    field(conditions.as_bytes());
+                }
+            }
+        }
         let digest = hex::encode(hash.finalize());
         format!("{}-{}", self.name_prefix, &digest[..HASH_HEX_CHARS])
     }
@@ -336,6 +428,96 @@ impl FlowSpec {
                 )
             }
         }
+    }
+}
+
+/// The shipped templates for `task_type`, for messages.
+fn templates_for(task_type: TaskType) -> String {
+    let names: Vec<&str> = WorkerTemplate::ALL
+        .into_iter()
+        .filter(|t| t.task_type() == task_type)
+        .map(WorkerTemplate::name)
+        .collect();
+    format!("{} (or UiTemplateContent)", names.join(", "))
+}
+
+/// The condition types A2I evaluates for a built-in task type (SageMaker Developer Guide,
+/// the activation-condition pages of Textract and Rekognition; a2i-facts §4).
+fn condition_types_of(task_type: TaskType) -> &'static [&'static str] {
+    match task_type {
+        TaskType::TextractForms => &[
+            "ImportantFormKeyConfidenceCheck",
+            "MissingImportantFormKey",
+            "Sampling",
+        ],
+        TaskType::RekognitionModeration => &["ModerationLabelConfidenceCheck", "Sampling"],
+        TaskType::Custom => &[],
+    }
+}
+
+/// `ActivationConditions`: only with a built-in task type (A2I refuses conditions on a flow
+/// without a request source); at most [`MAX_ACTIVATION_CONDITIONS_CHARS`]; a condition
+/// document (checked by the conditions crate, whose messages name nodes) that uses only
+/// the condition types of that task type. Checked here, so that a bad document fails the
+/// stack operation with a reason before anything is created.
+fn check_activation_conditions(task_type: TaskType, text: &str) -> Result<(), PropertyError> {
+    const NAME: &str = "ActivationConditions";
+    let invalid = |problem: String| PropertyError::Invalid {
+        name: NAME,
+        problem,
+    };
+    if !task_type.is_builtin() {
+        return Err(invalid(
+            "is for the built-in task types only (TaskType textract-forms or \
+             rekognition-moderation): A2I refuses activation conditions on a flow definition \
+             without a request source; with TaskType custom the start function evaluates them"
+                .into(),
+        ));
+    }
+    let chars = text.chars().count();
+    if chars > MAX_ACTIVATION_CONDITIONS_CHARS {
+        return Err(invalid(format!(
+            "has {chars} characters; A2I takes at most {MAX_ACTIVATION_CONDITIONS_CHARS}"
+        )));
+    }
+    let doc: Value = serde_json::from_str(text).map_err(|e| {
+        invalid(format!(
+            "is not JSON (line {}, column {})",
+            e.line(),
+            e.column()
+        ))
+    })?;
+    ActivationConditions::from_value(&doc)
+        .map_err(|e| invalid(format!("is not a valid condition document: {e}")))?;
+    let allowed = condition_types_of(task_type);
+    let mut found = Vec::new();
+    condition_types(&doc, &mut found);
+    if let Some(other) = found.into_iter().find(|t| !allowed.contains(t)) {
+        return Err(invalid(format!(
+            "uses ConditionType {other}, which A2I does not evaluate for TaskType {task_type}; \
+             it takes {}",
+            allowed.join(", ")
+        )));
+    }
+    Ok(())
+}
+
+/// Every `ConditionType` in a condition document the conditions crate accepted (so its depth
+/// is bounded), outside `ConditionParameters`.
+fn condition_types<'a>(node: &'a Value, out: &mut Vec<&'a str>) {
+    match node {
+        Value::Object(map) => {
+            if let Some(Value::String(t)) = map.get("ConditionType") {
+                out.push(t);
+            }
+            for (key, child) in map {
+                if key != "ConditionParameters" {
+                    condition_types(child, out);
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|i| condition_types(i, out)),
+        _ => {}
     }
 }
 
@@ -546,7 +728,8 @@ mod tests {
             ),
             (
                 with("WorkerTemplate", json!("secret-ish")),
-                "property WorkerTemplate must be one of moderation, forms, predictions, generic",
+                "property WorkerTemplate must be one of moderation, forms, predictions, generic, \
+                 builtin-textract-forms, builtin-rekognition-moderation",
             ),
             (
                 with("UiTemplateContent", json!("<p>x</p>")),
@@ -640,6 +823,213 @@ mod tests {
         // Only CloudFormation's own properties may change without a new name.
         let same = FlowSpec::from_properties(&with("ServiceToken", json!("other"))).unwrap();
         assert_eq!(same.resource_name("stack-1", "Flow"), name);
+    }
+
+    const TEXTRACT_CONDITIONS: &str = r#"{"Conditions":[{"Or":[
+        {"ConditionType":"ImportantFormKeyConfidenceCheck","ConditionParameters":{"ImportantFormKey":"Policy number","KeyValueBlockConfidenceLessThan":80}},
+        {"ConditionType":"MissingImportantFormKey","ConditionParameters":{"ImportantFormKey":"Policy number"}}]}]}"#;
+    const REKOGNITION_CONDITIONS: &str = r#"{"Conditions":[{"ConditionType":"ModerationLabelConfidenceCheck","ConditionParameters":{"ModerationLabelName":"*","ConfidenceGreaterThanEquals":60}}]}"#;
+
+    fn builtin(task_type: &str, template: &str, conditions: Option<&str>) -> Value {
+        let mut p = with("TaskType", json!(task_type));
+        p["WorkerTemplate"] = json!(template);
+        if let Some(c) = conditions {
+            p["ActivationConditions"] = json!(c);
+        }
+        p
+    }
+
+    #[test]
+    fn a_custom_flow_keeps_the_name_it_had_before_task_types() {
+        // Computed from the properties alone with the pre-task-type code (commit 5606700):
+        // a stack upgraded in custom mode must not replace its flow definition.
+        let mut p = without("WorkerTemplate");
+        p["UiTemplateContent"] = json!("<crowd-form><p>{{ task.input.text }}</p></crowd-form>");
+        let before = "a2i-review-ce5c083b0cbb8193";
+        let spec = FlowSpec::from_properties(&p).unwrap();
+        assert_eq!(spec.task_type, TaskType::Custom);
+        assert_eq!(spec.resource_name("stack-1", "Flow"), before);
+        p["TaskType"] = json!("custom");
+        let spec = FlowSpec::from_properties(&p).unwrap();
+        assert_eq!(spec.resource_name("stack-1", "Flow"), before);
+        p["TaskType"] = json!("");
+        p["ActivationConditions"] = json!("");
+        let spec = FlowSpec::from_properties(&p).unwrap();
+        assert_eq!(spec.resource_name("stack-1", "Flow"), before);
+    }
+
+    #[test]
+    fn a_built_in_task_type_takes_its_template_and_conditions() {
+        let spec = FlowSpec::from_properties(&builtin(
+            "textract-forms",
+            "builtin-textract-forms",
+            Some(TEXTRACT_CONDITIONS),
+        ))
+        .unwrap();
+        assert_eq!(spec.task_type, TaskType::TextractForms);
+        assert_eq!(
+            spec.activation_conditions.as_deref(),
+            Some(TEXTRACT_CONDITIONS)
+        );
+        assert_eq!(
+            spec.ui_template,
+            WorkerTemplate::BuiltinTextractForms.content()
+        );
+        let spec = FlowSpec::from_properties(&builtin(
+            "rekognition-moderation",
+            "builtin-rekognition-moderation",
+            None,
+        ))
+        .unwrap();
+        assert_eq!(spec.task_type, TaskType::RekognitionModeration);
+        assert_eq!(spec.activation_conditions, None, "every image reviewed");
+        // Your own template content fits any task type.
+        let mut p = builtin("rekognition-moderation", "", Some(REKOGNITION_CONDITIONS));
+        p["UiTemplateContent"] = json!("<crowd-form>mine</crowd-form>");
+        let spec = FlowSpec::from_properties(&p).unwrap();
+        assert_eq!(spec.template_source, TemplateSource::Inline);
+    }
+
+    #[test]
+    fn each_shipped_template_belongs_to_one_task_type() {
+        for t in WorkerTemplate::ALL {
+            let builtin = t.name().starts_with("builtin-");
+            assert_eq!(t.task_type().is_builtin(), builtin, "{}", t.name());
+            if builtin {
+                assert_eq!(
+                    t.name(),
+                    format!("builtin-{}", t.task_type().as_str()),
+                    "named after its task type"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn task_types_conditions_and_templates_that_do_not_fit_are_refused() {
+        let long = format!(
+            r#"{{"Conditions":[{{"ConditionType":"Sampling","ConditionParameters":{{"RandomSamplingPercentage":5}}}}],"x":"{}"}}"#,
+            "a".repeat(MAX_ACTIVATION_CONDITIONS_CHARS)
+        );
+        let cases = [
+            (
+                with("TaskType", json!("textract")),
+                "property TaskType must be one of custom, textract-forms, rekognition-moderation",
+            ),
+            (
+                with("ActivationConditions", json!(REKOGNITION_CONDITIONS)),
+                "property ActivationConditions is for the built-in task types only (TaskType \
+                 textract-forms or rekognition-moderation): A2I refuses activation conditions on a \
+                 flow definition without a request source; with TaskType custom the start function \
+                 evaluates them",
+            ),
+            (
+                builtin("rekognition-moderation", "builtin-rekognition-moderation", Some(&long)),
+                "property ActivationConditions has 10345 characters; A2I takes at most 10240",
+            ),
+            (
+                builtin("rekognition-moderation", "builtin-rekognition-moderation", Some("{\"Conditions\": [secret")),
+                "property ActivationConditions is not JSON (line 1, column 17)",
+            ),
+            (
+                builtin(
+                    "rekognition-moderation",
+                    "builtin-rekognition-moderation",
+                    Some(TEXTRACT_CONDITIONS),
+                ),
+                "property ActivationConditions uses ConditionType ImportantFormKeyConfidenceCheck, \
+                 which A2I does not evaluate for TaskType rekognition-moderation; it takes \
+                 ModerationLabelConfidenceCheck, Sampling",
+            ),
+            (
+                builtin(
+                    "textract-forms",
+                    "builtin-textract-forms",
+                    Some(REKOGNITION_CONDITIONS),
+                ),
+                "property ActivationConditions uses ConditionType ModerationLabelConfidenceCheck, \
+                 which A2I does not evaluate for TaskType textract-forms; it takes \
+                 ImportantFormKeyConfidenceCheck, MissingImportantFormKey, Sampling",
+            ),
+            (
+                builtin("textract-forms", "forms", None),
+                "WorkerTemplate forms is for TaskType custom, not textract-forms; TaskType \
+                 textract-forms takes builtin-textract-forms (or UiTemplateContent)",
+            ),
+            (
+                builtin("textract-forms", "builtin-rekognition-moderation", None),
+                "WorkerTemplate builtin-rekognition-moderation is for TaskType \
+                 rekognition-moderation, not textract-forms; TaskType textract-forms takes \
+                 builtin-textract-forms (or UiTemplateContent)",
+            ),
+            (
+                with("WorkerTemplate", json!("builtin-textract-forms")),
+                "WorkerTemplate builtin-textract-forms is for TaskType textract-forms, not custom; \
+                 TaskType custom takes moderation, forms, predictions, generic (or \
+                 UiTemplateContent)",
+            ),
+        ];
+        for (props, expected) in cases {
+            let err = FlowSpec::from_properties(&props).unwrap_err().to_string();
+            assert_eq!(err, expected);
+            assert!(!err.contains("secret"));
+        }
+        // A document the conditions crate refuses: the node is named.
+        let err = FlowSpec::from_properties(&builtin(
+            "textract-forms",
+            "builtin-textract-forms",
+            Some(r#"{"Conditions":[{"ConditionType":"Sampling","ConditionParameters":{"RandomSamplingPercentage":0}}]}"#),
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.starts_with(
+                "property ActivationConditions is not a valid condition document: Conditions[0]"
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_name_of_a_built_in_flow_changes_with_its_task_type_and_conditions() {
+        let name = |p: &Value| {
+            FlowSpec::from_properties(p)
+                .unwrap()
+                .resource_name("stack-1", "Flow")
+        };
+        let inline = |mut p: Value| {
+            p.as_object_mut().unwrap().remove("WorkerTemplate");
+            p["UiTemplateContent"] = json!("<crowd-form>same</crowd-form>");
+            p
+        };
+        let custom = name(&inline(props()));
+        let textract = name(&inline(builtin("textract-forms", "", None)));
+        let rekognition = name(&inline(builtin("rekognition-moderation", "", None)));
+        let sampled = name(&inline(builtin(
+            "rekognition-moderation",
+            "",
+            Some(REKOGNITION_CONDITIONS),
+        )));
+        let respaced = name(&inline(builtin(
+            "rekognition-moderation",
+            "",
+            Some(&REKOGNITION_CONDITIONS.replace(':', ": ")),
+        )));
+        let all = [&custom, &textract, &rekognition, &sampled, &respaced];
+        for (i, a) in all.iter().enumerate() {
+            for b in &all[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+        assert_eq!(
+            sampled,
+            name(&inline(builtin(
+                "rekognition-moderation",
+                "",
+                Some(REKOGNITION_CONDITIONS)
+            ))),
+            "deterministic"
+        );
     }
 
     #[test]

@@ -413,6 +413,83 @@ async fn a_flow_definition_needs_a_task_ui_that_exists() {
 }
 
 #[tokio::test]
+async fn activation_conditions_are_refused_without_a_request_source_and_kept_with_one() {
+    use aws_sdk_sagemaker::types::{
+        AwsManagedHumanLoopRequestSource, HumanLoopActivationConditionsConfig,
+        HumanLoopActivationConfig, HumanLoopRequestSource,
+    };
+    let handle = start_with(|b| b).await;
+    let sm = sagemaker(&handle);
+    let ui = create_ui(&sm, "ui", TEMPLATE).await;
+    let conditions = r#"{"Conditions":[{"ConditionType":"Sampling","ConditionParameters":{"RandomSamplingPercentage":5}}]}"#;
+    let activation = HumanLoopActivationConfig::builder()
+        .human_loop_activation_conditions_config(
+            HumanLoopActivationConditionsConfig::builder()
+                .human_loop_activation_conditions(conditions)
+                .build(),
+        )
+        .build();
+    let request = |name: &str| {
+        sm.create_flow_definition()
+            .flow_definition_name(name)
+            .human_loop_config(loop_config(&ui, 1))
+            .human_loop_activation_config(activation.clone())
+            .output_config(
+                FlowDefinitionOutputConfig::builder()
+                    .s3_output_path("s3://out/a2i")
+                    .build(),
+            )
+            .role_arn(ROLE)
+    };
+
+    // A custom task type (no request source): conditions are refused, nothing is made.
+    let err = request("custom").send().await.unwrap_err();
+    assert_eq!(err.code(), Some("ValidationException"));
+    let message = err.message().unwrap_or_default();
+    assert!(
+        message.starts_with("HumanLoopActivationConfig is disabled for a flow definition without a HumanLoopRequestSource"),
+        "{message}"
+    );
+    assert!(!message.contains("RandomSamplingPercentage"), "{message}");
+    let flows = sm.list_flow_definitions().send().await.unwrap();
+    assert!(flows.flow_definition_summaries().is_empty());
+
+    // A built-in task type: the source and the conditions are kept and described as given.
+    request("textract")
+        .human_loop_request_source(
+            HumanLoopRequestSource::builder()
+                .aws_managed_human_loop_request_source(
+                    AwsManagedHumanLoopRequestSource::TextractAnalyzeDocumentFormsV1,
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let described = sm
+        .describe_flow_definition()
+        .flow_definition_name("textract")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        described
+            .human_loop_request_source()
+            .and_then(|s| s.aws_managed_human_loop_request_source())
+            .map(|s| s.as_str()),
+        Some("AWS/Textract/AnalyzeDocument/Forms/V1")
+    );
+    assert_eq!(
+        described
+            .human_loop_activation_config()
+            .and_then(|a| a.human_loop_activation_conditions_config())
+            .and_then(|c| c.human_loop_activation_conditions()),
+        Some(conditions)
+    );
+    handle.shutdown().await;
+}
+
+#[tokio::test]
 async fn validation_errors_name_the_member_and_the_rule_in_aws_wording() {
     let handle = start_with(|b| b).await;
     let sm = sagemaker(&handle);

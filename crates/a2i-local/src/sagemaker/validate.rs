@@ -49,6 +49,17 @@ pub const MAX_TEMPLATE_LEN: usize = 128_000;
 pub const TASK_INPUT_LEN: (usize, usize) = (2, 128_000);
 /// The largest activation-conditions document, in characters.
 pub const MAX_CONDITIONS_LEN: usize = 10_240;
+/// The refusal of activation conditions on a flow definition without a request source.
+/// A2I evaluates activation conditions only for the built-in task types (Textract,
+/// Rekognition), whose flow definitions name a `HumanLoopRequestSource`; for a custom task
+/// type the caller decides when to call `StartHumanLoop`, and the API refuses the
+/// conditions (a2i-facts §4: "`HumanLoopActivationConfig` is disabled"; AWS's exact message
+/// is not documented).
+pub const CONDITIONS_WITHOUT_REQUEST_SOURCE: &str =
+    "HumanLoopActivationConfig is disabled for a flow definition without a HumanLoopRequestSource: \
+     activation conditions are evaluated only for the built-in task types \
+     (AWS/Textract/AnalyzeDocument/Forms/V1, AWS/Rekognition/DetectModerationLabels/Image/V3). \
+     For a custom task type, your application decides when to call StartHumanLoop.";
 /// Bounds of `TaskTimeLimitInSeconds`: the model's minimum, and the 8-hour maximum AWS
 /// documents for custom tasks.
 pub const TASK_TIME_LIMIT_RANGE: (i64, i64) = (30, 28_800);
@@ -537,6 +548,11 @@ pub fn create_flow_definition(
     let tags = tags(&obj, &mut v)?;
 
     v.into_result()?;
+    if activation.is_some() && request_source.is_none() {
+        return Err(SageMakerError::Validation(
+            CONDITIONS_WITHOUT_REQUEST_SOURCE.to_owned(),
+        ));
+    }
     match (name, output_config, role) {
         (Some(name), Some(output_config), Some(role)) => Ok(FlowDefinitionRequest {
             flow_definition_name: name.to_owned(),
@@ -1024,6 +1040,35 @@ mod tests {
         let m = message(create_flow_definition(&obj(body)).unwrap_err());
         assert!(m.contains("humanLoopActivationConfig.humanLoopActivationConditionsConfig.humanLoopActivationConditions"));
         assert!(!m.contains("secret"));
+    }
+
+    #[test]
+    fn activation_conditions_need_a_request_source_as_in_aws() {
+        let conditions = json!({"HumanLoopActivationConditionsConfig": {
+            "HumanLoopActivationConditions": "{\"Conditions\":[{\"ConditionType\":\"Sampling\",\"ConditionParameters\":{\"RandomSamplingPercentage\":5}}]}"
+        }});
+        let mut custom = flow();
+        custom["HumanLoopActivationConfig"] = conditions.clone();
+        match create_flow_definition(&obj(custom)) {
+            Err(SageMakerError::Validation(m)) => {
+                assert_eq!(m, CONDITIONS_WITHOUT_REQUEST_SOURCE);
+                assert!(!m.contains("RandomSamplingPercentage"), "never echoed");
+            }
+            other => panic!("{other:?}"),
+        }
+        let mut builtin = flow();
+        builtin["HumanLoopActivationConfig"] = conditions;
+        builtin["HumanLoopRequestSource"] =
+            json!({"AwsManagedHumanLoopRequestSource": "AWS/Textract/AnalyzeDocument/Forms/V1"});
+        let request = create_flow_definition(&obj(builtin)).unwrap();
+        assert!(request.human_loop_activation_config.is_some());
+        // A request source without conditions: every request goes to humans, as in AWS.
+        let mut sourced = flow();
+        sourced["HumanLoopRequestSource"] = json!({
+            "AwsManagedHumanLoopRequestSource": "AWS/Rekognition/DetectModerationLabels/Image/V3"
+        });
+        let request = create_flow_definition(&obj(sourced)).unwrap();
+        assert!(request.human_loop_activation_config.is_none());
     }
 
     #[test]
