@@ -1624,6 +1624,50 @@ mod tests {
         assert_eq!(keys, 6, "six key-value pairs on the form");
     }
 
+    #[test]
+    fn the_shipped_resources_file_declares_the_demo_flows_for_serve() {
+        let file: Value =
+            serde_json::from_str(include_str!("../demo/raw-media/resources.json")).unwrap();
+        for route in RAW_ROUTES {
+            let flow = file["FlowDefinitions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|f| f["FlowDefinitionName"] == route.flow_name)
+                .unwrap_or_else(|| panic!("{} missing", route.flow_name));
+            assert_eq!(
+                flow["HumanLoopRequestSource"]["AwsManagedHumanLoopRequestSource"],
+                route.task_type.request_source().unwrap()
+            );
+            let conditions: Value = serde_json::from_str(
+                flow["HumanLoopActivationConfig"]["HumanLoopActivationConditionsConfig"]
+                    ["HumanLoopActivationConditions"]
+                    .as_str()
+                    .unwrap(),
+            )
+            .unwrap();
+            let ours: Value = serde_json::from_str(route.conditions).unwrap();
+            assert_eq!(conditions, ours, "{}", route.flow_name);
+            assert_eq!(flow["HumanLoopConfig"]["HumanTaskUiName"], route.task_ui);
+            let ui = file["HumanTaskUis"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|u| u["HumanTaskUiName"] == route.task_ui)
+                .unwrap();
+            let template = ui["TemplateFile"].as_str().unwrap();
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("demo/raw-media")
+                .join(template);
+            assert_eq!(
+                std::fs::read_to_string(&path).unwrap(),
+                route.template,
+                "{}",
+                path.display()
+            );
+        }
+    }
+
     fn builtin_waiting(route: RawRoute, input: Value) -> BuiltinWaiting {
         BuiltinWaiting {
             name: "l".into(),
