@@ -756,12 +756,14 @@ async fn drive(
         }
         writeln!(
             out,
-            "\n2. A scripted reviewer answered {} loops{}, stopped {} and let {} expire.",
+            "\n2. A scripted reviewer answered {} loops ({} custom, {} built-in{}), stopped {} and let {} expire.",
             tally.answered,
+            tally.answered.saturating_sub(builtin.len()),
+            builtin.len(),
             tally
                 .two_workers
                 .as_ref()
-                .map(|item| format!(" ({item} by two workers who disagree)"))
+                .map(|item| format!("; {item} by two workers who disagree"))
                 .unwrap_or_default(),
             tally.stopped,
             tally.expired
@@ -1452,7 +1454,7 @@ fn write_side_by_side(out: &mut dyn Write, report: &DemoReport) -> std::io::Resu
         (
             "task UI",
             "your worker template".to_owned(),
-            "A2I's built-in review UIs".to_owned(),
+            "the shipped built-in templates".to_owned(),
         ),
         (
             "reviewed results",
