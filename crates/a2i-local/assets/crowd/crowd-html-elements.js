@@ -38,6 +38,9 @@
  *    When one is set the form shows a "Release task" button; it (and crowdForm.release()) POSTs
  *    `{}` as JSON there, with the same 2xx/redirect/error handling as a submit. Without a URL,
  *    release() only dispatches a bubbling `crowd-release` event.
+ *  - crowd-textract-analyze-document and crowd-rekognition-detect-moderation-labels (A2I's
+ *    built-in task types) take no name: they answer under A2I's request source,
+ *    'AWS/Textract/AnalyzeDocument/Forms/V1' and 'AWS/Rekognition/DetectModerationLabels/Image/V3'.
  *  - Any other crowd-* element is shown as a visible "not supported locally" box; its answer is
  *    missing from answerContent, and the form says so next to its Submit button.
  *  - Text from attributes and item data is only ever inserted as text (never as HTML).

@@ -51,8 +51,10 @@
 //!   in the data cannot end the attribute. For `<script>`, use
 //!   `{{ x | to_json | skip_autoescape }}`: the JSON cannot close the script element.
 //! - **`grant_read_access`** accepts `s3://BUCKET/KEY` and `http(s)://s3.amazonaws.com/BUCKET/KEY`
-//!   (also regional and virtual-hosted S3 hosts); keys are taken as written. Anything else
-//!   fails the render with `GrantReadAccessError`.
+//!   (also regional and virtual-hosted S3 hosts); keys are taken as written. It also takes
+//!   the built-in task types' `s3Object` map, `{bucket, name[, version]}` (or PascalCase),
+//!   presigning that version when one is given. Anything else fails the render with
+//!   `GrantReadAccessError`.
 //! - **Undefined variables** (A2I's text is undocumented; ours follows Shopify's
 //!   `strict_variables`): outputting, comparing, filtering or looping over a variable or
 //!   key that does not exist fails the render with `UndefinedVariable`,
