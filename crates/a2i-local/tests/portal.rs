@@ -601,8 +601,10 @@ fn recorded_analyses() -> RecordedAnalyses {
     "response": {"DocumentMetadata": {"Pages": 1}, "AnalyzeDocumentModelVersion": "1.0", "Blocks": [
         {"BlockType": "PAGE", "Id": "p", "Page": 1, "Relationships": [{"Type": "CHILD", "Ids": ["w1", "w2"]}]},
         {"BlockType": "KEY_VALUE_SET", "Id": "k1", "EntityTypes": ["KEY"], "Confidence": 41.3, "Page": 1,
+         "Geometry": {"BoundingBox": {"Left": 0.25, "Top": 0.5, "Width": 0.2, "Height": 0.1}},
          "Relationships": [{"Type": "VALUE", "Ids": ["v1"]}, {"Type": "CHILD", "Ids": ["w1"]}]},
         {"BlockType": "KEY_VALUE_SET", "Id": "v1", "EntityTypes": ["VALUE"], "Confidence": 41.3, "Page": 1,
+         "Geometry": {"Polygon": [{"X": 0.5, "Y": 0.5}, {"X": 0.75, "Y": 0.5}, {"X": 0.75, "Y": 0.625}, {"X": 0.5, "Y": 0.625}]},
          "Relationships": [{"Type": "CHILD", "Ids": ["w2"]}]},
         {"BlockType": "WORD", "Id": "w1", "Text": "Total", "Confidence": 99.1, "Page": 1},
         {"BlockType": "WORD", "Id": "w2", "Text": "$148.99", "Confidence": 60.2, "Page": 1}
@@ -729,6 +731,15 @@ async fn a_person_corrects_a_built_in_textract_loop_and_output_json_carries_the_
         json!(["Total", "Policy Number:"]),
         "the flagged pair, and the missing key from the conditions"
     );
+    // The pair is marked where it is on the document (from boundingBox, or the polygon's bounds).
+    assert_eq!(
+        p.js("return Array.from(document.querySelectorAll('.crowd-local-figure .crowd-local-box')).map(function (b) { return [b.className, b.style.left, b.style.top, b.style.width, b.style.height]; });")
+            .await,
+        json!([
+            ["crowd-local-box crowd-local-box-key", "25%", "50%", "20%", "10%"],
+            ["crowd-local-box crowd-local-box-value", "50%", "50%", "25%", "12.5%"]
+        ])
+    );
     let value = ".crowd-local-pair:nth-child(1) .crowd-local-value";
     p.client
         .find(Locator::Css(value))
@@ -738,6 +749,12 @@ async fn a_person_corrects_a_built_in_textract_loop_and_output_json_carries_the_
         .await
         .expect("cleared");
     p.type_into(value, "$184.99").await;
+    assert_eq!(
+        p.js("return document.querySelectorAll('.crowd-local-box-active').length;")
+            .await,
+        json!(2),
+        "working on a field highlights it on the document"
+    );
     p.submit_and_wait_done().await;
     assert!(p.text("#loop-status").await.contains("Completed"));
 

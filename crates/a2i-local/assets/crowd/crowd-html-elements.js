@@ -276,6 +276,10 @@
     '.crowd-local-pair-missing .crowd-local-label:first-child{color:#b0281a}',
     '.crowd-local-pair-changed{box-shadow:inset 4px 0 0 #0073bb;padding-left:10px}',
     '.crowd-local-add-pair,.crowd-local-exclusion{margin-top:10px}',
+    '.crowd-local-figure{position:relative;display:inline-block;max-width:100%}',
+    '.crowd-local-box{position:absolute;box-sizing:border-box;border:2px solid #0073bb;cursor:pointer}',
+    '.crowd-local-box-value{border-color:#1d8102}',
+    '.crowd-local-box-active{background:rgba(236,114,17,.25);border-color:#ec7211}',
     '.crowd-local-unsupported-box{border:2px dashed #d13212;background:#fdf3f1;color:#16191f;border-radius:6px;padding:12px 14px;margin:10px 0}',
     '.crowd-local-unsupported-box strong{color:#b0281a}',
     '.crowd-local-form-errors{margin:10px 0}',
@@ -1145,15 +1149,60 @@
         'There is no ' + what + ' to show (the src attribute is empty).'));
       return target;
     }
+    // The figure holds the image and, for Textract, the boxes drawn over it.
+    var figure = make('div', { className: 'crowd-local-figure' });
     var image = make('img', { className: 'crowd-local-image', src: src, alt: 'The ' + what + ' under review' });
     image.addEventListener('error', function () {
       // PDF and TIFF documents cannot be shown as an image: offer them to open instead.
       var note = make('p', { className: 'crowd-local-note' }, 'The ' + what + ' cannot be shown here. ');
       note.appendChild(make('a', { href: src, target: '_blank', rel: 'noopener noreferrer' }, 'Open the ' + what));
-      image.replaceWith(note);
+      figure.replaceWith(note);
     }, { once: true });
-    target.appendChild(image);
+    figure.appendChild(image);
+    target.appendChild(figure);
+    host._crowdFigure = figure;
     return target;
+  }
+
+  function unitNumber(value) {
+    return typeof value === 'number' && Number.isFinite(value) ? Math.min(1, Math.max(0, value)) : null;
+  }
+
+  /**
+   * Where a block sits on the page, as fractions {left, top, width, height}: its
+   * geometry.boundingBox, else the bounds of its geometry.polygon; null without either.
+   */
+  function blockBox(block) {
+    var geometry = block && isPlainObject(block.geometry) ? block.geometry : null;
+    if (!geometry) {
+      return null;
+    }
+    var box = geometry.boundingBox;
+    if (isPlainObject(box)) {
+      var left = unitNumber(box.left);
+      var top = unitNumber(box.top);
+      var width = unitNumber(box.width);
+      var height = unitNumber(box.height);
+      if (left !== null && top !== null && width !== null && height !== null) {
+        return { left: left, top: top, width: Math.min(width, 1 - left), height: Math.min(height, 1 - top) };
+      }
+    }
+    if (Array.isArray(geometry.polygon)) {
+      var xs = [];
+      var ys = [];
+      geometry.polygon.slice(0, 64).forEach(function (point) {
+        if (isPlainObject(point) && unitNumber(point.x) !== null && unitNumber(point.y) !== null) {
+          xs.push(unitNumber(point.x));
+          ys.push(unitNumber(point.y));
+        }
+      });
+      if (xs.length) {
+        var minX = Math.min.apply(null, xs);
+        var minY = Math.min.apply(null, ys);
+        return { left: minX, top: minY, width: Math.max.apply(null, xs) - minX, height: Math.max.apply(null, ys) - minY };
+      }
+    }
+    return null;
   }
 
   /** The instruction regions of an element, moved into its side column. */
@@ -1386,6 +1435,33 @@
       row.element = element;
       row.keyInput = keyInput;
       row.valueInput = valueInput;
+      row.boxes = [];
+      if (spec.key && this._crowdFigure) {
+        // Where the pair is on the document (shown only; geometry is not editable here).
+        [[spec.key, 'key']].concat(spec.values.map(function (v) { return [v, 'value']; })).forEach(function (pair) {
+          var box = blockBox(pair[0]);
+          if (!box) {
+            return;
+          }
+          var mark = make('div', { className: 'crowd-local-box crowd-local-box-' + pair[1], 'data-field': String(index), title: 'Field ' + index + ' ' + pair[1] });
+          mark.style.left = (box.left * 100) + '%';
+          mark.style.top = (box.top * 100) + '%';
+          mark.style.width = (box.width * 100) + '%';
+          mark.style.height = (box.height * 100) + '%';
+          mark.addEventListener('click', function () {
+            valueInput.focus();
+          });
+          self._crowdFigure.appendChild(mark);
+          row.boxes.push(mark);
+        });
+      }
+      element.addEventListener('focusin', function () {
+        self._crowdRows.forEach(function (other) {
+          other.boxes.forEach(function (mark) {
+            mark.classList.toggle('crowd-local-box-active', other === row);
+          });
+        });
+      });
       this._crowdRows.push(row);
       return row;
     }

@@ -236,7 +236,7 @@ fn s3_object_reference(object: &dyn ObjectView) -> std::result::Result<S3Referen
                     }
                     Some(_) => Err(format!("whose {name} is empty")),
                     None => Err(format!(
-                        "whose {name} is not a string but a {} value",
+                        "whose {name} is not a string (its type is {})",
                         value.type_name()
                     )),
                 }

@@ -220,7 +220,7 @@ fn grant_read_access_on_an_incomplete_s3_object_names_the_member_not_the_value()
         (r#"{"o": {"bucket": "SECRET"}}"#, "without a name member"),
         (
             r#"{"o": {"bucket": "SECRET", "name": 3}}"#,
-            "whose name is not a string but a whole number value",
+            "whose name is not a string (its type is whole number)",
         ),
         (
             r#"{"o": {"bucket": "", "name": "SECRET"}}"#,
@@ -228,7 +228,7 @@ fn grant_read_access_on_an_incomplete_s3_object_names_the_member_not_the_value()
         ),
         (
             r#"{"o": {"bucket": "b", "name": "SECRET", "version": ["x"]}}"#,
-            "whose version is not a string but a array value",
+            "whose version is not a string (its type is array)",
         ),
     ] {
         let e = err("{{ task.input.o | grant_read_access }}", input);
