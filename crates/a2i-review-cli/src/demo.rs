@@ -1,16 +1,27 @@
 //! `a2i-review demo`: the whole pipeline offline, on the sample data shipped in the repository.
 //!
 //! It needs nothing but the build: a2i-local starts in-process on random loopback ports with
-//! a temp data directory; the sample inference results and condition documents are compiled
-//! in. The sample objects are uploaded over the S3 port, so pipeline mode's S3 notifications
-//! drive the real start handlers (one per kind of input, as deployed per prefix); a scripted
-//! reviewer answers the loops (one by two workers who disagree), stops one and lets one
-//! expire; the real status handler writes a reviewed result for each, which is read back and
-//! shown. Anything that goes wrong on the way makes the demo fail with the reason.
+//! a temp data directory; the sample inference results, condition documents, raw media and
+//! their recorded model answers are compiled in. Two paths run side by side:
 //!
-//! With `--interactive` the flow definition and its task UI (the shipped generic template)
-//! are created on a2i-local's control plane, and a person answers the loops in a2i-local's
-//! worker portal instead of the scripted reviewer; Ctrl-C stops the loops left.
+//! - custom task type: the sample inference results are uploaded over the S3 port, so
+//!   pipeline mode's S3 notifications drive the real start handlers (one per kind of input,
+//!   as deployed per prefix), which evaluate the conditions and call StartHumanLoop;
+//! - built-in task types: a form image and two photos (`demo/raw-media/`) are uploaded to raw
+//!   folders whose start handlers run in raw-media mode (`TASK_TYPE=textract-forms` /
+//!   `rekognition-moderation`): Textract and Rekognition on a2i-local replay the recordings,
+//!   A2I evaluates the flow definitions' conditions (created on the control plane with their
+//!   request sources and the shipped built-in templates) and starts the loops itself.
+//!
+//! A scripted reviewer answers the loops (one by two workers who disagree; the built-in ones
+//! in the built-in answer shapes), stops one and lets one expire; the real status handlers
+//! (one per deployment) write a reviewed result for each, which is read back and shown with
+//! both paths' counts side by side. Anything that goes wrong on the way makes the demo fail
+//! with the reason.
+//!
+//! With `--interactive` the custom flow definition and its task UI (the shipped generic
+//! template) are created on a2i-local's control plane too, and a person answers every loop in
+//! a2i-local's worker portal instead of the scripted reviewer; Ctrl-C stops the loops left.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -149,7 +160,7 @@ pub const RAW_ROUTES: [RawRoute; 2] = [
         conditions: include_str!("../demo/raw-media/conditions/textract-forms.json"),
         loop_name_prefix: "form",
         task_ui: "a2i-review-builtin-forms",
-        template: GENERIC_TEMPLATE,
+        template: include_str!("../../../worker-templates/builtin-textract-forms.liquid.html"),
         title: "Check the key-value pairs Textract was unsure of",
     },
     RawRoute {
@@ -159,7 +170,9 @@ pub const RAW_ROUTES: [RawRoute; 2] = [
         conditions: include_str!("../demo/raw-media/conditions/rekognition-moderation.json"),
         loop_name_prefix: "photo",
         task_ui: "a2i-review-builtin-photos",
-        template: GENERIC_TEMPLATE,
+        template: include_str!(
+            "../../../worker-templates/builtin-rekognition-moderation.liquid.html"
+        ),
         title: "Confirm the moderation labels Rekognition was unsure of",
     },
 ];
@@ -743,12 +756,14 @@ async fn drive(
         }
         writeln!(
             out,
-            "\n2. A scripted reviewer answered {} loops{}, stopped {} and let {} expire.",
+            "\n2. A scripted reviewer answered {} loops ({} custom, {} built-in{}), stopped {} and let {} expire.",
             tally.answered,
+            tally.answered.saturating_sub(builtin.len()),
+            builtin.len(),
             tally
                 .two_workers
                 .as_ref()
-                .map(|item| format!(" ({item} by two workers who disagree)"))
+                .map(|item| format!("; {item} by two workers who disagree"))
                 .unwrap_or_default(),
             tally.stopped,
             tally.expired
@@ -1439,7 +1454,7 @@ fn write_side_by_side(out: &mut dyn Write, report: &DemoReport) -> std::io::Resu
         (
             "task UI",
             "your worker template".to_owned(),
-            "A2I's built-in review UIs".to_owned(),
+            "the shipped built-in templates".to_owned(),
         ),
         (
             "reviewed results",
@@ -1609,6 +1624,50 @@ mod tests {
             .filter(|b| b["EntityTypes"][0] == "KEY")
             .count();
         assert_eq!(keys, 6, "six key-value pairs on the form");
+    }
+
+    #[test]
+    fn the_shipped_resources_file_declares_the_demo_flows_for_serve() {
+        let file: Value =
+            serde_json::from_str(include_str!("../demo/raw-media/resources.json")).unwrap();
+        for route in RAW_ROUTES {
+            let flow = file["FlowDefinitions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|f| f["FlowDefinitionName"] == route.flow_name)
+                .unwrap_or_else(|| panic!("{} missing", route.flow_name));
+            assert_eq!(
+                flow["HumanLoopRequestSource"]["AwsManagedHumanLoopRequestSource"],
+                route.task_type.request_source().unwrap()
+            );
+            let conditions: Value = serde_json::from_str(
+                flow["HumanLoopActivationConfig"]["HumanLoopActivationConditionsConfig"]
+                    ["HumanLoopActivationConditions"]
+                    .as_str()
+                    .unwrap(),
+            )
+            .unwrap();
+            let ours: Value = serde_json::from_str(route.conditions).unwrap();
+            assert_eq!(conditions, ours, "{}", route.flow_name);
+            assert_eq!(flow["HumanLoopConfig"]["HumanTaskUiName"], route.task_ui);
+            let ui = file["HumanTaskUis"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|u| u["HumanTaskUiName"] == route.task_ui)
+                .unwrap();
+            let template = ui["TemplateFile"].as_str().unwrap();
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("demo/raw-media")
+                .join(template);
+            assert_eq!(
+                std::fs::read_to_string(&path).unwrap(),
+                route.template,
+                "{}",
+                path.display()
+            );
+        }
     }
 
     fn builtin_waiting(route: RawRoute, input: Value) -> BuiltinWaiting {

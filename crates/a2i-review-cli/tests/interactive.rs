@@ -62,9 +62,55 @@ async fn the_interactive_demo_waits_for_a_person_and_shows_their_answers() {
         assert_eq!(row.status, "Completed", "{row:?}");
         assert!(row.note.contains("approve"), "{row:?}");
     }
+    // The built-in loops, answered in the built-in shapes, keyed by the request source.
+    assert_eq!(report.raw_rows.len(), 2);
+    assert!(
+        report.raw_rows[0]
+            .note
+            .contains("\"Claim amount:\" \"$1,840\" corrected to \"1840\""),
+        "{:?}",
+        report.raw_rows[0]
+    );
+    assert!(
+        report.raw_rows[1]
+            .note
+            .contains("reviewer: no label applies"),
+        "{:?}",
+        report.raw_rows[1]
+    );
     assert!(out
         .text()
-        .contains("People answered 5 loops in the worker portal"));
+        .contains("People answered 7 loops in the worker portal"));
+}
+
+/// What the person submits on each flow's task page: the custom template's decision, or the
+/// built-in answer shapes, keyed by the request source (built from the task's own input).
+fn answer_for(flow: &str, task_input: &serde_json::Value) -> String {
+    let content = match flow {
+        "a2i-review-demo-forms" => {
+            // The selected pair with its value read as "1840".
+            let mut blocks = task_input["selectedAiServiceResponse"]["blocks"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let value_word = blocks
+                .iter()
+                .find(|b| b["entityTypes"][0] == "VALUE")
+                .and_then(|v| v["relationships"][0]["ids"][0].as_str())
+                .map(str::to_owned);
+            for block in &mut blocks {
+                if block["id"].as_str() == value_word.as_deref() {
+                    block["text"] = "1840".into();
+                }
+            }
+            serde_json::json!({"AWS/Textract/AnalyzeDocument/Forms/V1": {"blocks": blocks}})
+        }
+        "a2i-review-demo-photos" => {
+            serde_json::json!({"AWS/Rekognition/DetectModerationLabels/Image/V3": {"moderationLabels": []}})
+        }
+        _ => serde_json::json!({"decision": {"label": "approve"}, "comment": "seen"}),
+    };
+    serde_json::json!({ "answerContent": content }).to_string()
 }
 
 /// A person: waits for the portal URL, then takes and answers every task.
@@ -97,36 +143,63 @@ async fn person(out: Shared) {
     );
 
     let mut answered = 0;
-    loop {
-        let taken = http(
-            &addr,
-            "POST",
-            "/_local/portal/flows/a2i-review-demo/start",
-            "",
-        )
-        .await;
-        let Some(location) = taken.lines().find_map(|l| {
-            l.strip_prefix("location: ")
-                .or_else(|| l.strip_prefix("Location: "))
-        }) else {
-            break;
-        };
-        let submitted = http(
-            &addr,
-            "POST",
-            &format!("{}/submit", location.trim()),
-            r#"{"answerContent":{"decision":{"label":"approve"},"comment":"seen"}}"#,
-        )
-        .await;
-        assert!(submitted.starts_with("HTTP/1.1 200"), "{submitted}");
-        let done = http(&addr, "GET", &format!("{}/done", location.trim()), "").await;
-        assert!(done.contains("id=\"output-link\""), "{done}");
-        assert!(
-            done.contains("id=\"reviewed-link\" href=\"http://"),
-            "the done page links to the reviewed result: {done}"
-        );
-        answered += 1;
-        assert!(answered <= 10, "the queue never empties");
+    for flow in [
+        "a2i-review-demo",
+        "a2i-review-demo-forms",
+        "a2i-review-demo-photos",
+    ] {
+        loop {
+            let taken = http(
+                &addr,
+                "POST",
+                &format!("/_local/portal/flows/{flow}/start"),
+                "",
+            )
+            .await;
+            let Some(location) = taken.lines().find_map(|l| {
+                l.strip_prefix("location: ")
+                    .or_else(|| l.strip_prefix("Location: "))
+            }) else {
+                break;
+            };
+            // The location percent-encodes the name ("-" as %2D).
+            let loop_name = location
+                .trim()
+                .rsplit('/')
+                .next()
+                .unwrap_or_default()
+                .replace("%2D", "-");
+            let pending = http(&addr, "GET", "/_local/pending", "").await;
+            let body = pending.split("\r\n\r\n").nth(1).unwrap_or_default();
+            let pending: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+            let input = pending["loops"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|p| p["humanLoopName"] == loop_name.as_str())
+                .map(|p| p["inputContent"].clone())
+                .unwrap_or_default();
+            assert!(input.is_object(), "{loop_name} is not pending: {body}");
+            let submitted = http(
+                &addr,
+                "POST",
+                &format!("{}/submit", location.trim()),
+                &answer_for(flow, &input),
+            )
+            .await;
+            assert!(submitted.starts_with("HTTP/1.1 200"), "{submitted}");
+            let done = http(&addr, "GET", &format!("{}/done", location.trim()), "").await;
+            assert!(done.contains("id=\"output-link\""), "{done}");
+            assert!(
+                done.contains("id=\"reviewed-link\" href=\"http://"),
+                "the done page links to the reviewed result: {done}"
+            );
+            answered += 1;
+            assert!(answered <= 10, "the queue never empties");
+        }
     }
-    assert_eq!(answered, 5, "the sample data flags five items");
+    assert_eq!(
+        answered, 7,
+        "the sample data flags five items, the raw media two objects"
+    );
 }

@@ -614,7 +614,8 @@ async fn a_demo_kept_in_a_data_dir_is_served_again_with_its_results_and_loops() 
         .expect("a2i-local starts on the kept directory");
     let s3 = local.s3_client();
     let a2i = local.a2i_client();
-    for row in &report.rows {
+    assert_eq!(report.raw_rows.len(), 2, "{text}");
+    for row in report.rows.iter().chain(&report.raw_rows) {
         let (bucket, key) = row
             .result_uri
             .strip_prefix("s3://")
