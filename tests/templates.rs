@@ -541,7 +541,7 @@ fn the_textract_template_gives_its_element_the_document_the_selected_blocks_and_
     let element = "crowd-textract-analyze-document";
     assert_eq!(
         attribute(&html, element, "src").unwrap(),
-        "https://s3.amazonaws.com/a2i-review-input/incoming/forms/repair%20receipt.png?a2i-preview=not-presigned",
+        "https://s3.amazonaws.com/raw-forms/receipts/harbor-0417.png?a2i-preview=not-presigned",
         "the document, through grant_read_access on the s3Object"
     );
     assert_eq!(
@@ -561,25 +561,19 @@ fn the_textract_template_gives_its_element_the_document_the_selected_blocks_and_
     assert_eq!(
         keys.len(),
         6,
-        "three keys, each in two conditions: {keys:?}"
+        "six key conditions (four keys, two of them in two conditions): {keys:?}"
     );
-    assert_eq!(keys[1]["importantFormKey"], "Total:");
+    assert_eq!(keys[1]["importantFormKey"], "Amount Due:");
     assert_eq!(
         keys[1]["importantFormKeyAliases"],
-        json!([
-            "Total Due:",
-            "Total Amount:",
-            "Total",
-            "Total Due",
-            "Total Amount"
-        ])
+        json!(["Total Due:", "Balance", "Amount"])
     );
     // Why it is here: the Or and its six leaves, two of which held.
     assert_eq!(count(&html, "ImportantFormKeyConfidenceCheck</strong>"), 3);
     assert_eq!(count(&html, "MissingImportantFormKey</strong>"), 3);
     assert_eq!(count(&html, "&#10004; held"), 3, "the Or and two leaves");
     assert!(html.contains("&quot;KeyValueBlockConfidenceLessThan&quot;:45"));
-    assert!(html.contains("Document: s3://a2i-review-input/incoming/forms/repair receipt.png"));
+    assert!(html.contains("Document: s3://raw-forms/receipts/harbor-0417.png"));
 
     // When A2I supplies the important keys, they are used as they are.
     let mut with_context = input.clone();

@@ -762,8 +762,9 @@ async fn retype(h: &Harness, css: &str, text: &str) {
 #[tokio::test]
 async fn textract_element_answers_the_corrected_value_and_a_missing_key_as_camel_case_blocks() {
     let h = Harness::start().await;
-    // The shipped template over the input of a real built-in Textract loop: one selected pair
-    // ("Total" = "$148.99"), and the conditions' important keys, two of which no pair has.
+    // The shipped template over a real-shaped built-in Textract input: one selected pair
+    // ("Amount Due:" = "$86.50"), and the conditions' important keys, three of which the
+    // selection has no pair for.
     let page = crowd::rendered_template(
         "builtin-textract-forms",
         &crowd::builtin_input("textract-forms"),
@@ -775,19 +776,19 @@ async fn textract_element_answers_the_corrected_value_and_a_missing_key_as_camel
             "return document.querySelectorAll('{rows}').length;"
         ))
         .await,
-        json!(3),
-        "the pair, and Policy Number: and Device ID: as missing keys"
+        json!(4),
+        "the pair, and Rental Number:, Deposit Paid: and Helmet ID: as missing keys"
     );
     assert_eq!(
         h.js("return Array.from(document.querySelectorAll('.crowd-local-key')).map(function (i) { return [i.value, i.readOnly]; });")
             .await,
-        json!([["Total", true], ["Policy Number:", true], ["Device ID:", true]]),
+        json!([["Amount Due:", true], ["Rental Number:", true], ["Deposit Paid:", true], ["Helmet ID:", true]]),
         "no-key-edit: keys are shown, not editable"
     );
     assert_eq!(
         h.js("return document.querySelector('.crowd-local-value').value;")
             .await,
-        json!("$148.99")
+        json!("$86.50")
     );
     assert!(
         !h.displayed(".crowd-local-add-pair").await,
@@ -796,12 +797,12 @@ async fn textract_element_answers_the_corrected_value_and_a_missing_key_as_camel
     retype(
         &h,
         ".crowd-local-pair:nth-child(1) .crowd-local-value",
-        "$149.99 USD",
+        "$96.50 USD",
     )
     .await;
     h.type_into(
         ".crowd-local-pair:nth-child(2) .crowd-local-value",
-        "AG133441",
+        "RN-0417",
     )
     .await;
     h.submit().await;
@@ -811,56 +812,61 @@ async fn textract_element_answers_the_corrected_value_and_a_missing_key_as_camel
         .as_array()
         .expect("blocks")
         .clone();
-    assert_eq!(blocks.len(), 10, "{blocks:#?}");
+    assert_eq!(blocks.len(), 11, "{blocks:#?}");
     // The reviewed pair keeps its ids; the second value word is new.
     assert_eq!(
         blocks[0],
-        json!({"blockType": "WORD", "id": "911f8f63-be3e-4e7c-bbf5-9edcb194c07d", "text": "Total"})
+        json!({"blockType": "WORD", "id": "f89697f3-cf25-438c-a6e4-cd2da97d4ab7", "text": "Amount"})
     );
     assert_eq!(
         blocks[1],
-        json!({"blockType": "WORD", "id": "62462e47-8ffc-4f9b-86b3-34cd56e8d865", "text": "$149.99"})
+        json!({"blockType": "WORD", "id": "c822311f-9b32-4194-a828-b2ebb3c5d001", "text": "Due:"})
     );
-    assert_eq!(blocks[2]["blockType"], "WORD");
-    assert_eq!(blocks[2]["text"], "USD");
-    assert!(crowd::is_uuid_v4(&blocks[2]["id"]), "{}", blocks[2]);
     assert_eq!(
-        blocks[3],
-        json!({"blockType": "KEY_VALUE_SET", "id": "efef5f95-e05c-476c-8251-6378c6d69001",
-               "entityTypes": ["KEY"], "confidence": 41.291778564453125,
-               "relationships": [{"type": "VALUE", "ids": ["5d2518f0-40e5-420f-b72e-3aae5c2425a1"]},
-                                 {"type": "CHILD", "ids": ["911f8f63-be3e-4e7c-bbf5-9edcb194c07d"]}]})
+        blocks[2],
+        json!({"blockType": "WORD", "id": "95adb506-60c6-4677-a47b-6e788c4d7bad", "text": "$96.50"})
     );
+    assert_eq!(blocks[3]["blockType"], "WORD");
+    assert_eq!(blocks[3]["text"], "USD");
+    assert!(crowd::is_uuid_v4(&blocks[3]["id"]), "{}", blocks[3]);
     assert_eq!(
         blocks[4],
-        json!({"blockType": "KEY_VALUE_SET", "id": "5d2518f0-40e5-420f-b72e-3aae5c2425a1",
-               "entityTypes": ["VALUE"], "confidence": 41.291778564453125,
-               "relationships": [{"type": "CHILD", "ids": ["62462e47-8ffc-4f9b-86b3-34cd56e8d865", blocks[2]["id"]]}]})
+        json!({"blockType": "KEY_VALUE_SET", "id": "81740996-87a2-4621-a4e2-cdd7cc03b3da",
+               "entityTypes": ["KEY"], "confidence": 38.90127,
+               "relationships": [{"type": "VALUE", "ids": ["cc1d9c86-5e83-40c2-a566-dc724c663690"]},
+                                 {"type": "CHILD", "ids": ["f89697f3-cf25-438c-a6e4-cd2da97d4ab7", "c822311f-9b32-4194-a828-b2ebb3c5d001"]}]})
+    );
+    assert_eq!(
+        blocks[5],
+        json!({"blockType": "KEY_VALUE_SET", "id": "cc1d9c86-5e83-40c2-a566-dc724c663690",
+               "entityTypes": ["VALUE"], "confidence": 38.90127,
+               "relationships": [{"type": "CHILD", "ids": ["95adb506-60c6-4677-a47b-6e788c4d7bad", blocks[3]["id"]]}]})
     );
     // The missing key the reviewer filled: new words, a new pair, no model confidence.
-    let texts: Vec<&Value> = blocks[5..8].iter().map(|b| &b["text"]).collect();
+    let texts: Vec<&Value> = blocks[6..9].iter().map(|b| &b["text"]).collect();
     assert_eq!(
         texts,
-        [&json!("Policy"), &json!("Number:"), &json!("AG133441")]
+        [&json!("Rental"), &json!("Number:"), &json!("RN-0417")]
     );
-    let ids: Vec<Value> = blocks[5..10].iter().map(|b| b["id"].clone()).collect();
+    let ids: Vec<Value> = blocks[6..11].iter().map(|b| b["id"].clone()).collect();
     assert!(ids.iter().all(crowd::is_uuid_v4), "{ids:?}");
     let mut unique = ids.clone();
     unique.sort_by_key(|v| v.to_string());
     unique.dedup();
     assert_eq!(unique.len(), 5, "fresh ids are distinct");
     assert_eq!(
-        blocks[8],
+        blocks[9],
         json!({"blockType": "KEY_VALUE_SET", "id": ids[3], "entityTypes": ["KEY"],
                "relationships": [{"type": "VALUE", "ids": [ids[4]]}, {"type": "CHILD", "ids": [ids[0], ids[1]]}]})
     );
     assert_eq!(
-        blocks[9],
+        blocks[10],
         json!({"blockType": "KEY_VALUE_SET", "id": ids[4], "entityTypes": ["VALUE"],
                "relationships": [{"type": "CHILD", "ids": [ids[2]]}]})
     );
-    // Device ID: was left empty: no pair for it.
-    assert!(!answer.to_string().contains("Device"), "{answer}");
+    // Deposit Paid: and Helmet ID: were left empty: no pair for them.
+    assert!(!answer.to_string().contains("Deposit"), "{answer}");
+    assert!(!answer.to_string().contains("Helmet"), "{answer}");
     h.finish().await;
 }
 
