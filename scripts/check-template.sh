@@ -13,6 +13,8 @@
 #              takes no parameter values either, and it does not expand SAM functions: on
 #              the template itself it scans neither the functions' IAM roles nor the
 #              statements that exist in one built-in mode only.
+# The template's Rules, which no checker evaluates, are evaluated by the renderer: each mode
+# must pass them, and a list of bad parameter sets must each be refused by the intended rule.
 # Suppressions live in the template, in the Metadata of the resource they concern, each with
 # its reason; nothing is skipped here. Run scripts/tools.sh first. On success, one line per
 # checker and mode, and a summary.
@@ -37,15 +39,17 @@ export AWS_ENDPOINT_URL=http://127.0.0.1:9 AWS_EC2_METADATA_DISABLED=true
 unset AWS_PROFILE AWS_SESSION_TOKEN
 export SAM_CLI_TELEMETRY=0
 
-# The parameter values of each mode (beyond the defaults, which are the custom mode's). The
-# conditions are a real document for the created flow definition.
+# The parameter values of each mode (beyond the defaults, which are the custom mode's but for
+# the condition document the template requires). The built-in modes' conditions are real
+# documents for the created flow definition.
 TEXTRACT_CONDITIONS='{"Conditions":[{"ConditionType":"ImportantFormKeyConfidenceCheck","ConditionParameters":{"ImportantFormKey":"*","KeyValueBlockConfidenceLessThan":80}}]}'
 REKOGNITION_CONDITIONS='{"Conditions":[{"ConditionType":"ModerationLabelConfidenceCheck","ConditionParameters":{"ModerationLabelName":"*","ConfidenceGreaterThanEquals":60}}]}'
+WORKTEAM=WorkteamArn=arn:aws:sagemaker:us-east-1:111122223333:workteam/private-crowd/checks
 MODES=(custom textract-forms rekognition-moderation)
 declare -A PARAMS=(
-  [custom]=""
-  [textract-forms]="TaskType=textract-forms WorkerTemplate=builtin-textract-forms TextractFeatureTypes=FORMS,TABLES ActivationConditions=$TEXTRACT_CONDITIONS"
-  [rekognition-moderation]="TaskType=rekognition-moderation WorkerTemplate=builtin-rekognition-moderation ActivationConditions=$REKOGNITION_CONDITIONS"
+  [custom]="$WORKTEAM ActivationConditions={\"Conditions\":[{\"ConditionType\":\"Sampling\",\"ConditionParameters\":{\"RandomSamplingPercentage\":5}}]}"
+  [textract-forms]="$WORKTEAM TaskType=textract-forms WorkerTemplate=builtin-textract-forms TextractFeatureTypes=FORMS,TABLES ActivationConditions=$TEXTRACT_CONDITIONS"
+  [rekognition-moderation]="$WORKTEAM TaskType=rekognition-moderation WorkerTemplate=builtin-rekognition-moderation ActivationConditions=$REKOGNITION_CONDITIONS"
 )
 
 work=$(mktemp -d)
@@ -79,6 +83,8 @@ NO_VALUE = object()
 def value(node):
     if isinstance(node, str):
         return node
+    if isinstance(node, list):
+        return [value(v) for v in node]
     if isinstance(node, dict) and list(node) == ["Ref"] and node["Ref"] in params:
         return params[node["Ref"]]
     sys.exit(f"render: cannot evaluate {json.dumps(node)} in a condition")
@@ -96,7 +102,23 @@ def holds(node):
         return any(holds(a) for a in args)
     if function == "Condition":
         return holds(conditions[args])
+    if function == "Fn::Contains":
+        return value(args[1]) in value(args[0])
     sys.exit(f"render: unsupported condition function {function}")
+
+
+# The template's Rules, as CloudFormation applies them before it creates anything: a
+# parameter set a rule refuses is not a deployable mode (exit 3, one line per refusing rule).
+refused = False
+for rule_name, rule in template.get("Rules", {}).items():
+    if "RuleCondition" in rule and not holds(rule["RuleCondition"]):
+        continue
+    for assertion in rule["Assertions"]:
+        if not holds(assertion["Assert"]):
+            print(f"rule {rule_name}: {assertion.get('AssertDescription', '')}", file=sys.stderr)
+            refused = True
+if refused:
+    sys.exit(3)
 
 
 def resolve(node):
@@ -157,6 +179,38 @@ PY
 }
 
 failed=()
+
+# The Rules themselves (no checker evaluates them): each mode's values pass (below, in
+# render), and each of these parameter sets (with a work team) is refused by exactly the rule
+# named first.
+REFUSED=(
+  "OneActivationConditionsSource"
+  "OneActivationConditionsSource ActivationConditions={} ActivationConditionsS3Uri=s3://b/k"
+  "BuiltInConditionsGoInline TaskType=textract-forms WorkerTemplate=builtin-textract-forms ActivationConditionsS3Uri=s3://b/k"
+  "BuiltInConditionsNeedTheCreatedFlow TaskType=rekognition-moderation ActivationConditions={} FlowDefinitionArn=arn:aws:sagemaker:us-east-1:111122223333:flow-definition/mine A2IOutputBucket=mine"
+  "BuiltInModeHasNoItems TaskType=rekognition-moderation WorkerTemplate=builtin-rekognition-moderation ItemsPath=\$.items"
+  "BuiltInModeHasNoItems TaskType=textract-forms WorkerTemplate=builtin-textract-forms DocumentFormat=json"
+  "FeatureTypesAreForTextract TaskType=rekognition-moderation WorkerTemplate=builtin-rekognition-moderation TextractFeatureTypes=FORMS,TABLES"
+  "TextractTemplate TaskType=textract-forms WorkerTemplate=forms"
+  "RekognitionTemplate TaskType=rekognition-moderation WorkerTemplate=builtin-textract-forms"
+  "CustomTemplate ActivationConditions={} WorkerTemplate=builtin-rekognition-moderation"
+)
+refused_ok=0
+for case in "${REFUSED[@]}"; do
+  read -r -a words <<<"$case"
+  rule=${words[0]}
+  if render "$TEMPLATE" "$work/refused.json" "$WORKTEAM" ${words[@]:1:${#words[@]}} 2>"$out"; then
+    echo "== rules: ${words[*]:1} was not refused (expected $rule)" >&2
+    failed+=("rules/$rule")
+  elif [[ "$(grep -c '^rule ' "$out")" != 1 ]] || ! grep -q "^rule $rule:" "$out"; then
+    echo "== rules: ${words[*]:1} expected rule $rule, got: $(cat "$out")" >&2
+    failed+=("rules/$rule")
+  else
+    refused_ok=$((refused_ok + 1))
+  fi
+done
+echo "rules: $refused_ok of ${#REFUSED[@]} bad parameter sets refused by exactly the expected rule"
+
 for mode in "${MODES[@]}"; do
   read -r -a params <<<"${PARAMS[$mode]}"
 
@@ -198,4 +252,4 @@ if ((${#failed[@]})); then
 fi
 skips=$(grep -cE '^\s*- id: CKV' "$TEMPLATE" || true)
 ignores=$(grep -cE '^\s*- [EWI]S?[0-9]{4}\b' "$TEMPLATE" || true)
-echo "template checks clean in ${#MODES[@]} modes: cfn-lint+serverless, sam validate --lint, checkov ($skips checkov skips, $ignores cfn-lint ignores, each with its reason in $TEMPLATE)"
+echo "template checks clean in ${#MODES[@]} modes: rules, cfn-lint+serverless, sam validate --lint, checkov ($skips checkov skips, $ignores cfn-lint ignores, each with its reason in $TEMPLATE)"

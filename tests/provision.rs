@@ -1438,6 +1438,63 @@ async fn conditions_or_templates_that_do_not_fit_the_task_type_fail_before_any_c
     }
 }
 
+/// The `AllowedValues` of a parameter in template.yaml, read line by line: the parameter's
+/// block either lists them inline (`[a, b]`) or one `- value` per line.
+fn allowed_values(template: &str, parameter: &str) -> Vec<String> {
+    let header = format!("  {parameter}:");
+    let mut lines = template
+        .lines()
+        .skip_while(|l| *l != header)
+        .skip(1)
+        .take_while(|l| l.starts_with("    "));
+    let Some(line) = lines.find(|l| l.trim_start().starts_with("AllowedValues:")) else {
+        panic!("{parameter} has no AllowedValues");
+    };
+    let rest = line
+        .trim_start()
+        .trim_start_matches("AllowedValues:")
+        .trim();
+    let unquote = |v: &str| v.trim().trim_matches('"').to_owned();
+    if let Some(inline) = rest.strip_prefix('[') {
+        return inline
+            .trim_end_matches(']')
+            .split(", ")
+            .map(unquote)
+            .collect();
+    }
+    lines
+        .take_while(|l| l.trim_start().starts_with("- "))
+        .map(|l| unquote(l.trim_start().trim_start_matches("- ")))
+        .collect()
+}
+
+#[test]
+fn the_templates_parameters_offer_exactly_what_the_resource_takes() {
+    let template = include_str!("../template.yaml");
+    assert_eq!(
+        allowed_values(template, "WorkerTemplate"),
+        WorkerTemplate::ALL.map(|t| t.name().to_owned())
+    );
+    assert_eq!(
+        allowed_values(template, "TaskType"),
+        a2i_review::builtin::TaskType::ALL.map(|t| t.as_str().to_owned())
+    );
+    // Every task type the template offers is one the resource accepts, with its template.
+    for task_type in allowed_values(template, "TaskType") {
+        let mut props = properties(
+            if task_type == "custom" {
+                "generic".to_owned()
+            } else {
+                format!("builtin-{task_type}")
+            }
+            .as_str(),
+        );
+        props["TaskType"] = json!(task_type);
+        a2i_review::provision::FlowSpec::from_properties(&props)
+            .unwrap_or_else(|e| panic!("{task_type}: {e}"));
+    }
+}
+
 // ------------------------------------------------------------------------------------------
 // End to end: the real SageMaker SDK over HTTP against a2i-local's control plane.
 // ------------------------------------------------------------------------------------------
