@@ -159,6 +159,45 @@ fn compiled_in_roots_pem() -> Vec<u8> {
     pem
 }
 
+/// Where the SDK logs whole response bodies and deserialized outputs (at TRACE).
+const SDK_ORCHESTRATOR: &str = "aws_smithy_runtime::client::orchestrator";
+
+/// The functions' log subscriber: `lambda_runtime`'s default one (it honours `AWS_LAMBDA_LOG_FORMAT=JSON`,
+/// `AWS_LAMBDA_LOG_LEVEL` and `RUST_LOG`; CloudWatch needs them), except that the SDK
+/// orchestrator never logs below DEBUG: at TRACE it prints every response body and
+/// deserialized output, and a Textract or Rekognition answer, an output.json or a model answer
+/// is content (block text, labels, reviewers' answers). Every bootstrap calls it first.
+pub fn init_logging() {
+    use lambda_runtime::tracing::subscriber;
+    use subscriber::filter::{EnvFilter, LevelFilter};
+    let format = std::env::var("AWS_LAMBDA_LOG_FORMAT").unwrap_or_default();
+    let level = std::env::var("AWS_LAMBDA_LOG_LEVEL").or_else(|_| std::env::var("RUST_LOG"));
+    let level = level
+        .as_deref()
+        .unwrap_or("INFO")
+        .parse::<LevelFilter>()
+        .unwrap_or(LevelFilter::INFO);
+    // More specific than any level or target in RUST_LOG for these modules, so it wins.
+    let cap = level.min(LevelFilter::DEBUG);
+    let filter = EnvFilter::builder()
+        .with_default_directive(level.into())
+        .from_env_lossy()
+        .add_directive(
+            format!("{SDK_ORCHESTRATOR}={cap}")
+                .parse()
+                .expect("a constant target and a level make a directive"),
+        );
+    let collector = subscriber::fmt()
+        .with_target(false)
+        .without_time()
+        .with_env_filter(filter);
+    if format.eq_ignore_ascii_case("json") {
+        collector.json().init()
+    } else {
+        collector.init()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,7 +15,8 @@ static PENDING: Mutex<Option<PendingAnswer>> = Mutex::new(None);
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    // Honours AWS_LAMBDA_LOG_FORMAT=JSON, AWS_LAMBDA_LOG_LEVEL and RUST_LOG; never logs SDK bodies.
+    a2i_review::aws::init_logging();
 
     let default_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {

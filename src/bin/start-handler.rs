@@ -7,47 +7,9 @@ use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::Value;
 use tracing::Instrument;
 
-/// Where the SDK logs whole response bodies and deserialized outputs (at TRACE).
-const SDK_ORCHESTRATOR: &str = "aws_smithy_runtime::client::orchestrator";
-
-/// `lambda_runtime`'s default subscriber (it honours `AWS_LAMBDA_LOG_FORMAT=JSON`,
-/// `AWS_LAMBDA_LOG_LEVEL` and `RUST_LOG`; CloudWatch needs them), except that the SDK
-/// orchestrator never logs below DEBUG: at TRACE it prints every response body and
-/// deserialized output, and a Textract or Rekognition answer is content (block text, labels).
-fn init_logging() {
-    use lambda_runtime::tracing::subscriber;
-    use subscriber::filter::{EnvFilter, LevelFilter};
-    let format = std::env::var("AWS_LAMBDA_LOG_FORMAT").unwrap_or_default();
-    let level = std::env::var("AWS_LAMBDA_LOG_LEVEL").or_else(|_| std::env::var("RUST_LOG"));
-    let level = level
-        .as_deref()
-        .unwrap_or("INFO")
-        .parse::<LevelFilter>()
-        .unwrap_or(LevelFilter::INFO);
-    // More specific than any level or target in RUST_LOG for these modules, so it wins.
-    let cap = level.min(LevelFilter::DEBUG);
-    let filter = EnvFilter::builder()
-        .with_default_directive(level.into())
-        .from_env_lossy()
-        .add_directive(
-            format!("{SDK_ORCHESTRATOR}={cap}")
-                .parse()
-                .expect("a constant target and a level make a directive"),
-        );
-    let collector = subscriber::fmt()
-        .with_target(false)
-        .without_time()
-        .with_env_filter(filter);
-    if format.eq_ignore_ascii_case("json") {
-        collector.json().init()
-    } else {
-        collector.init()
-    }
-}
-
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    init_logging();
+    a2i_review::aws::init_logging();
 
     let config = StartConfig::from_env()
         .inspect_err(|e| tracing::error!(error = %e, "bad configuration"))?;

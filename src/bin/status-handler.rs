@@ -9,8 +9,8 @@ use tracing::Instrument;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    // Honours AWS_LAMBDA_LOG_FORMAT=JSON and AWS_LAMBDA_LOG_LEVEL.
-    lambda_runtime::tracing::init_default_subscriber();
+    // Honours AWS_LAMBDA_LOG_FORMAT=JSON, AWS_LAMBDA_LOG_LEVEL and RUST_LOG; never logs SDK bodies.
+    a2i_review::aws::init_logging();
 
     let config = match StatusConfig::from_env() {
         Ok(c) => c,
