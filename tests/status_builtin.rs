@@ -418,6 +418,55 @@ async fn stopped_and_failed_built_in_loops_take_their_source_from_the_registry()
         assert_eq!(r["status"], status);
         assert_eq!(r["source"]["itemIndex"], 0);
         assert!(r["humanAnswers"].is_null());
+        // A registration without taskType (written before it existed): no built-in members.
+        assert!(r.get("taskType").is_none(), "{r}");
+    }
+}
+
+#[tokio::test]
+async fn stopped_and_failed_built_in_loops_join_their_model_answer_through_the_registration() {
+    let w = World::new().await;
+    let d = doc(REKOGNITION_DOC);
+    let name = d["humanLoopName"].as_str().unwrap();
+    let flow = d["flowDefinitionArn"].as_str().unwrap();
+    let item = ItemSource {
+        object: object_of(&d, Some("e1f2")),
+        item_index: 0,
+        line: None,
+    };
+    let registration = LoopRegistration::new(
+        name,
+        flow,
+        &item,
+        r#"{"Image":{}}"#,
+        "2026-11-21T10:15:42.187Z".parse().unwrap(),
+    )
+    .with_task_type(TaskType::RekognitionModeration);
+    Registry::new(w.s3.clone(), RESULTS, "loops/")
+        .write(&registration)
+        .await
+        .unwrap();
+    let model = model_answer(&d, TaskType::RekognitionModeration, "e1f2");
+    let model_key = w.store_model_answer(&model).await;
+    for status in ["Stopped", "Failed"] {
+        let key = written_key(
+            w.handler
+                .handle(status_event(name, flow, status, None))
+                .await,
+        );
+        let r: Value = serde_json::from_slice(&w.bytes(&key).await).unwrap();
+        assert_eq!(r["status"], status);
+        assert_eq!(r["taskType"], "rekognition-moderation");
+        assert_eq!(r["modelAnswerKey"], model_key.as_str());
+        assert_eq!(r["modelAnswer"], model.response);
+        assert_eq!(r["reviewerAnswers"], json!([]));
+        // The model's labels, from the stored answer, with no reviewer beside them.
+        assert!(
+            !r["summary"]["modelLabels"].as_array().unwrap().is_empty(),
+            "{}",
+            r["summary"]
+        );
+        assert_eq!(r["summary"]["reviewerLabels"], json!([]));
     }
 }
 

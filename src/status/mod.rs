@@ -22,7 +22,9 @@
 //!    `inputContent` / `humanLoopInputContent`) names its object in `aiServiceRequest`; its
 //!    stored model answer is read from `RESULTS_BUCKET` and joined in ([`builtin`]). No model
 //!    answer (`NoSuchKey`) is a warning and `modelAnswer: null`; other S3 errors fail the event
-//!    as the other reads do.
+//!    as the other reads do. A `Stopped` or `Failed` built-in loop is known as one from its
+//!    registration's `taskType`; its model answer is joined the same way (no reviewer
+//!    answers), so an expired form still has the model's pairs next to its result.
 //! 4. Any other status (`InProgress`, `Stopping`, unknown values) is a non-retryable error.
 //! 5. **Writes** one [`ReviewedResult`] to `RESULTS_BUCKET` under [`result_key`] with
 //!    `content-type: application/json`.
@@ -255,12 +257,22 @@ impl StatusHandler {
             }
             FinalStatus::Failed | FinalStatus::Stopped => None,
         };
-        let builtin_input = parts.as_ref().and_then(|o| o.builtin.clone());
+        let mut builtin_input = parts.as_ref().and_then(|o| o.builtin.clone());
         let mut result = build_result(&event, status, parts);
         if result.source.is_none() {
-            result.source = self
+            if let Some((source, task_type)) = self
                 .registered_source(name, result.flow_definition_arn.as_deref())
-                .await?;
+                .await?
+            {
+                // A Stopped or Failed built-in loop: no output.json says it is built-in, its
+                // registration does, and its model answer is joined like a Completed one's.
+                if builtin_input.is_none() {
+                    builtin_input = task_type.and_then(|t| {
+                        output::BuiltinLoopInput::registered(t, source.object.clone())
+                    });
+                }
+                result.source = Some(source);
+            }
         }
         if let Some(input) = &builtin_input {
             self.join_builtin(&event.detail, input, &mut result).await?;
@@ -280,14 +292,21 @@ impl StatusHandler {
         })
     }
 
-    /// The item of loop `name`, from its registration; `None` when the app did not start
+    /// The item of loop `name` and its built-in task type (`None` for a custom loop), from
+    /// its registration; `None` when the app did not start
     /// it (no registration) or the registration is of another flow definition than `flow`
     /// (a name reused after the registered loop was deleted).
     async fn registered_source(
         &self,
         name: &LoopName,
         flow: Option<&str>,
-    ) -> Result<Option<crate::loop_input::ItemSource>, StatusError> {
+    ) -> Result<
+        Option<(
+            crate::loop_input::ItemSource,
+            Option<crate::builtin::TaskType>,
+        )>,
+        StatusError,
+    > {
         let registry_error = |error| StatusError::Registry {
             loop_name: name.to_string(),
             error: Box::new(error),
@@ -318,7 +337,7 @@ impl StatusHandler {
             );
             return Ok(None);
         }
-        Ok(Some(registration.item_source()))
+        Ok(Some((registration.item_source(), registration.task_type)))
     }
 
     /// Adds a built-in loop's members to its result: the answers under the request source,

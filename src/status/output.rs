@@ -74,13 +74,16 @@ pub enum BuiltinLayout {
     InputContent,
     /// Under `humanLoopInputContent` (an older real file).
     HumanLoopInputContent,
+    /// Nowhere: a `Stopped` or `Failed` loop has no `output.json`; its task type and object
+    /// come from the loop's registration.
+    NoOutput,
 }
 
 impl BuiltinLayout {
     /// The member that holds them (empty for the top level).
     pub fn member(self) -> &'static str {
         match self {
-            Self::TopLevel => "",
+            Self::TopLevel | Self::NoOutput => "",
             Self::InputContent => "inputContent",
             Self::HumanLoopInputContent => "humanLoopInputContent",
         }
@@ -119,6 +122,20 @@ fn unknown_source() -> FieldError {
 }
 
 impl BuiltinLoopInput {
+    /// A built-in loop known only from its registration (`Stopped`, `Failed`): the task type
+    /// and the object, no model answer or evaluation from A2I.
+    pub fn registered(task_type: TaskType, object: ObjectRef) -> Option<Self> {
+        Some(Self {
+            task_type,
+            request_source: task_type.request_source()?,
+            layout: BuiltinLayout::NoOutput,
+            object: Some(object),
+            ai_service_response: None,
+            condition_results: None,
+            selected_ai_service_response: None,
+        })
+    }
+
     /// Reads the built-in members of `doc` (an `output.json` root), if it is built-in.
     fn from_root(doc: &Value, root: &Fields<'_>) -> Result<Option<Self>, FieldError> {
         let declared = root.opt_str("awsManagedHumanLoopRequestSource")?;
