@@ -41,7 +41,8 @@ export SAM_CLI_TELEMETRY=0
 
 # The parameter values of each mode (beyond the defaults, which are the custom mode's but for
 # the condition document the template requires). The built-in modes' conditions are real
-# documents for the created flow definition.
+# documents for the created flow definition; one mode sets AlarmTopicArn, so the alarms'
+# actions are checked both ways.
 TEXTRACT_CONDITIONS='{"Conditions":[{"ConditionType":"ImportantFormKeyConfidenceCheck","ConditionParameters":{"ImportantFormKey":"*","KeyValueBlockConfidenceLessThan":80}}]}'
 REKOGNITION_CONDITIONS='{"Conditions":[{"ConditionType":"ModerationLabelConfidenceCheck","ConditionParameters":{"ModerationLabelName":"*","ConfidenceGreaterThanEquals":60}}]}'
 WORKTEAM=WorkteamArn=arn:aws:sagemaker:us-east-1:111122223333:workteam/private-crowd/checks
@@ -49,7 +50,7 @@ MODES=(custom textract-forms rekognition-moderation)
 declare -A PARAMS=(
   [custom]="$WORKTEAM ActivationConditions={\"Conditions\":[{\"ConditionType\":\"Sampling\",\"ConditionParameters\":{\"RandomSamplingPercentage\":5}}]}"
   [textract-forms]="$WORKTEAM TaskType=textract-forms WorkerTemplate=builtin-textract-forms TextractFeatureTypes=FORMS,TABLES ActivationConditions=$TEXTRACT_CONDITIONS"
-  [rekognition-moderation]="$WORKTEAM TaskType=rekognition-moderation WorkerTemplate=builtin-rekognition-moderation ActivationConditions=$REKOGNITION_CONDITIONS"
+  [rekognition-moderation]="$WORKTEAM TaskType=rekognition-moderation WorkerTemplate=builtin-rekognition-moderation ActivationConditions=$REKOGNITION_CONDITIONS AlarmTopicArn=arn:aws:sns:us-east-1:111122223333:a2i-review-alarms"
 )
 
 work=$(mktemp -d)
