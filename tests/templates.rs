@@ -798,3 +798,61 @@ fn built_in_templates_use_their_element_and_a2i_filters_only_in_attributes() {
         assert_eq!(errors[0].code, codes::UNDEFINED_VARIABLE, "{kind}");
     }
 }
+
+/// `source` with runs of white space made one space (indentation may differ between
+/// templates), from the first `from` to the first `to` after it.
+fn normalized_block(source: &str, from: &str, to: &str) -> String {
+    let source = source.split_whitespace().collect::<Vec<_>>().join(" ");
+    let start = source.find(from).expect("the block's first line");
+    let end = start + source[start..].find(to).expect("the block's last line") + to.len();
+    source[start..end].to_owned()
+}
+
+/// A2I uploads every template alone (no includes, and a2i-local refuses `include`), so the
+/// blocks the templates share are copies; this keeps the copies identical, so a fix to one
+/// reaches every template.
+#[test]
+fn the_why_it_is_here_blocks_the_templates_share_are_identical() {
+    let custom: Vec<(&str, String)> = ["forms", "generic", "moderation", "predictions"]
+        .into_iter()
+        .map(|kind| {
+            let block = normalized_block(
+                &template_source(kind),
+                "{% for reason in task.input.activationReasons %}",
+                "{% endfor %} </ul> </section>",
+            );
+            (kind, block)
+        })
+        .collect();
+    assert!(
+        custom[0].1.contains("task.input.conditionExplanation"),
+        "{}",
+        custom[0].1
+    );
+    for (kind, block) in &custom[1..] {
+        assert_eq!(block, &custom[0].1, "{kind} differs from {}", custom[0].0);
+    }
+
+    // The built-in templates show A2I's evaluation tree the same way; only the noun differs.
+    let builtin: Vec<(&str, String)> = [
+        ("builtin-textract-forms", "document"),
+        ("builtin-rekognition-moderation", "image"),
+    ]
+    .into_iter()
+    .map(|(kind, noun)| {
+        let block = normalized_block(
+            &template_source(kind),
+            "<h3>Why this",
+            "No activation conditions were recorded for this",
+        )
+        .replace(noun, "NOUN");
+        (kind, block)
+    })
+    .collect();
+    assert!(
+        builtin[0].1.contains("humanTaskActivationConditionResults"),
+        "{}",
+        builtin[0].1
+    );
+    assert_eq!(builtin[1].1, builtin[0].1, "the built-in templates differ");
+}
