@@ -201,6 +201,33 @@ impl World {
         common::put(&self.s3, bucket, key, body).await;
     }
 
+    /// Registers `doc`'s loop as the start function would (with `task_type` for a built-in
+    /// one); returns its name and flow definition.
+    async fn register(&self, doc: &Value, task_type: Option<TaskType>) -> (String, String) {
+        let name = doc["humanLoopName"].as_str().unwrap();
+        let flow = doc["flowDefinitionArn"].as_str().unwrap();
+        let item = ItemSource {
+            object: object_of(doc, Some("e1f2")),
+            item_index: 0,
+            line: None,
+        };
+        let mut registration = LoopRegistration::new(
+            name,
+            flow,
+            &item,
+            r#"{"Image":{}}"#,
+            "2026-11-21T10:15:42.187Z".parse().unwrap(),
+        );
+        if let Some(t) = task_type {
+            registration = registration.with_task_type(t);
+        }
+        Registry::new(self.s3.clone(), RESULTS, "loops/")
+            .write(&registration)
+            .await
+            .unwrap();
+        (name.to_owned(), flow.to_owned())
+    }
+
     async fn store_model_answer(&self, model: &ModelAnswer) -> String {
         let key = model_answer_key("reviewed/", &model.object(), &model.human_loop_name);
         self.put(RESULTS, &key, &model.to_json_bytes()).await;
@@ -385,24 +412,8 @@ async fn without_a_stored_model_answer_the_result_is_written_with_model_answer_n
 async fn stopped_and_failed_built_in_loops_take_their_source_from_the_registry() {
     let w = World::new().await;
     let d = doc(REKOGNITION_DOC);
-    let name = d["humanLoopName"].as_str().unwrap();
-    let flow = d["flowDefinitionArn"].as_str().unwrap();
-    let item = ItemSource {
-        object: object_of(&d, Some("e1f2")),
-        item_index: 0,
-        line: None,
-    };
-    let registration = LoopRegistration::new(
-        name,
-        flow,
-        &item,
-        r#"{"Image":{}}"#,
-        "2026-11-21T10:15:42.187Z".parse().unwrap(),
-    );
-    Registry::new(w.s3.clone(), RESULTS, "loops/")
-        .write(&registration)
-        .await
-        .unwrap();
+    let (name, flow) = w.register(&d, None).await;
+    let (name, flow) = (name.as_str(), flow.as_str());
     for status in ["Stopped", "Failed"] {
         let out = w
             .handler
@@ -427,25 +438,8 @@ async fn stopped_and_failed_built_in_loops_take_their_source_from_the_registry()
 async fn stopped_and_failed_built_in_loops_join_their_model_answer_through_the_registration() {
     let w = World::new().await;
     let d = doc(REKOGNITION_DOC);
-    let name = d["humanLoopName"].as_str().unwrap();
-    let flow = d["flowDefinitionArn"].as_str().unwrap();
-    let item = ItemSource {
-        object: object_of(&d, Some("e1f2")),
-        item_index: 0,
-        line: None,
-    };
-    let registration = LoopRegistration::new(
-        name,
-        flow,
-        &item,
-        r#"{"Image":{}}"#,
-        "2026-11-21T10:15:42.187Z".parse().unwrap(),
-    )
-    .with_task_type(TaskType::RekognitionModeration);
-    Registry::new(w.s3.clone(), RESULTS, "loops/")
-        .write(&registration)
-        .await
-        .unwrap();
+    let (name, flow) = w.register(&d, Some(TaskType::RekognitionModeration)).await;
+    let (name, flow) = (name.as_str(), flow.as_str());
     let model = model_answer(&d, TaskType::RekognitionModeration, "e1f2");
     let model_key = w.store_model_answer(&model).await;
     for status in ["Stopped", "Failed"] {

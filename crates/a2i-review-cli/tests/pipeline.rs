@@ -414,9 +414,12 @@ async fn throttled_start_calls_are_retried_by_the_sdk_until_every_loop_starts() 
                 ..FaultConfig::default()
             })
         })
+        // 20 attempts, not the functions' default: this test proves that throttled calls are
+        // retried until every loop starts, and 8 concurrent items racing for 5 requests/s on
+        // a loaded 2-core machine exhausted 12 attempts in about 1 run of 6.
         .a2i_retry(
             RetryConfig::standard()
-                .with_max_attempts(12)
+                .with_max_attempts(20)
                 .with_initial_backoff(Duration::from_millis(50))
                 .with_max_backoff(Duration::from_secs(1)),
         )
