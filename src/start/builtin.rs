@@ -126,6 +126,47 @@ struct LoopConfig<'a> {
     classifiers: &'a [ContentClassifier],
 }
 
+/// The `HumanLoopConfig` of `$c` (a [`LoopConfig`]), built with whichever service's
+/// `HumanLoopConfig`, `HumanLoopDataAttributes` and `ContentClassifier` types are in scope:
+/// Textract and Rekognition model the same shapes as distinct types.
+macro_rules! human_loop_config {
+    ($c:expr) => {{
+        let c = $c;
+        let attributes = (!c.classifiers.is_empty()).then(|| {
+            HumanLoopDataAttributes::builder()
+                .set_content_classifiers(Some(
+                    c.classifiers
+                        .iter()
+                        .map(|c| ContentClassifier::from(c.as_str()))
+                        .collect(),
+                ))
+                .build()
+        });
+        HumanLoopConfig::builder()
+            .human_loop_name(c.name)
+            .flow_definition_arn(c.flow_definition_arn)
+            .set_data_attributes(attributes)
+            .build()
+            .map_err(construction)?
+    }};
+}
+
+/// The [`Activation`] of either service's output (`HumanLoopActivationOutput`, again the
+/// same shape as two types).
+macro_rules! activation {
+    ($out:expr) => {
+        $out.human_loop_activation_output
+            .as_ref()
+            .map(|a| Activation {
+                arn: a.human_loop_arn.clone(),
+                reasons: a.human_loop_activation_reasons.clone(),
+                results: a
+                    .human_loop_activation_conditions_evaluation_results
+                    .clone(),
+            })
+    };
+}
+
 impl RawMedia {
     pub(super) fn new(
         task_type: TaskType,
@@ -185,7 +226,7 @@ impl RawMedia {
             flow_definition_arn: loops.flow_definition_arn(),
             classifiers: loops.content_classifiers(),
         };
-        let request = self.request_json(object, Some(&config));
+        let request = self.request_json(object, &config);
         let registration = LoopRegistration::new(
             name,
             loops.flow_definition_arn(),
@@ -491,7 +532,7 @@ impl RawMedia {
     /// The request's canonical JSON, whose SHA-256 the registration records: the API's
     /// members in the API's order, compact, `Version` only when the event has one,
     /// `DataAttributes` only with classifiers.
-    fn request_json(&self, object: &ObjectRef, config: Option<&LoopConfig<'_>>) -> String {
+    fn request_json(&self, object: &ObjectRef, c: &LoopConfig<'_>) -> String {
         let mut s3 = Map::new();
         s3.insert("Bucket".into(), object.bucket.clone().into());
         s3.insert("Name".into(), object.key.clone().into());
@@ -515,18 +556,16 @@ impl RawMedia {
                 request.insert("FeatureTypes".into(), Value::Array(features));
             }
         }
-        if let Some(c) = config {
-            let mut loop_config = Map::new();
-            loop_config.insert("HumanLoopName".into(), c.name.into());
-            loop_config.insert("FlowDefinitionArn".into(), c.flow_definition_arn.into());
-            if !c.classifiers.is_empty() {
-                let list: Vec<Value> = c.classifiers.iter().map(|c| c.as_str().into()).collect();
-                let mut attrs = Map::new();
-                attrs.insert("ContentClassifiers".into(), Value::Array(list));
-                loop_config.insert("DataAttributes".into(), Value::Object(attrs));
-            }
-            request.insert("HumanLoopConfig".into(), Value::Object(loop_config));
+        let mut loop_config = Map::new();
+        loop_config.insert("HumanLoopName".into(), c.name.into());
+        loop_config.insert("FlowDefinitionArn".into(), c.flow_definition_arn.into());
+        if !c.classifiers.is_empty() {
+            let list: Vec<Value> = c.classifiers.iter().map(|c| c.as_str().into()).collect();
+            let mut attrs = Map::new();
+            attrs.insert("ContentClassifiers".into(), Value::Array(list));
+            loop_config.insert("DataAttributes".into(), Value::Object(attrs));
         }
+        request.insert("HumanLoopConfig".into(), Value::Object(loop_config));
         Value::Object(request).to_string()
     }
 
@@ -548,8 +587,8 @@ impl RawMedia {
         config: Option<&LoopConfig<'_>>,
     ) -> Result<Answer, ServiceFailure> {
         use aws_sdk_textract::types::{
-            ContentClassifier as Classifier, Document, FeatureType, HumanLoopConfig,
-            HumanLoopDataAttributes, S3Object,
+            ContentClassifier, Document, FeatureType, HumanLoopConfig, HumanLoopDataAttributes,
+            S3Object,
         };
         let s3_object = S3Object::builder()
             .bucket(&object.bucket)
@@ -568,38 +607,13 @@ impl RawMedia {
                     .collect(),
             ));
         if let Some(c) = config {
-            let attributes = (!c.classifiers.is_empty()).then(|| {
-                HumanLoopDataAttributes::builder()
-                    .set_content_classifiers(Some(
-                        c.classifiers
-                            .iter()
-                            .map(|c| Classifier::from(c.as_str()))
-                            .collect(),
-                    ))
-                    .build()
-            });
-            let loop_config = HumanLoopConfig::builder()
-                .human_loop_name(c.name)
-                .flow_definition_arn(c.flow_definition_arn)
-                .set_data_attributes(attributes)
-                .build()
-                .map_err(construction)?;
-            request = request.human_loop_config(loop_config);
+            request = request.human_loop_config(human_loop_config!(c));
         }
         let out = request
             .send()
             .await
             .map_err(|e| service_failure("AnalyzeDocument", &e))?;
-        let activation = out
-            .human_loop_activation_output
-            .as_ref()
-            .map(|a| Activation {
-                arn: a.human_loop_arn.clone(),
-                reasons: a.human_loop_activation_reasons.clone(),
-                results: a
-                    .human_loop_activation_conditions_evaluation_results
-                    .clone(),
-            });
+        let activation = activation!(out);
         Ok(Answer::new(textract_json(&out), activation))
     }
 
@@ -609,8 +623,7 @@ impl RawMedia {
         config: Option<&LoopConfig<'_>>,
     ) -> Result<Answer, ServiceFailure> {
         use aws_sdk_rekognition::types::{
-            ContentClassifier as Classifier, HumanLoopConfig, HumanLoopDataAttributes, Image,
-            S3Object,
+            ContentClassifier, HumanLoopConfig, HumanLoopDataAttributes, Image, S3Object,
         };
         let s3_object = S3Object::builder()
             .bucket(&object.bucket)
@@ -623,38 +636,13 @@ impl RawMedia {
             .detect_moderation_labels()
             .image(Image::builder().s3_object(s3_object).build());
         if let Some(c) = config {
-            let attributes = (!c.classifiers.is_empty()).then(|| {
-                HumanLoopDataAttributes::builder()
-                    .set_content_classifiers(Some(
-                        c.classifiers
-                            .iter()
-                            .map(|c| Classifier::from(c.as_str()))
-                            .collect(),
-                    ))
-                    .build()
-            });
-            let loop_config = HumanLoopConfig::builder()
-                .human_loop_name(c.name)
-                .flow_definition_arn(c.flow_definition_arn)
-                .set_data_attributes(attributes)
-                .build()
-                .map_err(construction)?;
-            request = request.human_loop_config(loop_config);
+            request = request.human_loop_config(human_loop_config!(c));
         }
         let out = request
             .send()
             .await
             .map_err(|e| service_failure("DetectModerationLabels", &e))?;
-        let activation = out
-            .human_loop_activation_output
-            .as_ref()
-            .map(|a| Activation {
-                arn: a.human_loop_arn.clone(),
-                reasons: a.human_loop_activation_reasons.clone(),
-                results: a
-                    .human_loop_activation_conditions_evaluation_results
-                    .clone(),
-            });
+        let activation = activation!(out);
         Ok(Answer::new(rekognition_json(&out), activation))
     }
 }

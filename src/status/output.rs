@@ -162,9 +162,7 @@ impl BuiltinLoopInput {
             let Some(declared) = declared else {
                 return Ok(None);
             };
-            let task_type = TaskType::from_request_source(declared)
-                .filter(|t| t.is_builtin())
-                .ok_or_else(unknown_source)?;
+            let task_type = TaskType::from_request_source(declared).ok_or_else(unknown_source)?;
             return Ok(Some(Self {
                 task_type,
                 request_source: task_type.request_source().ok_or_else(unknown_source)?,
